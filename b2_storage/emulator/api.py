@@ -38,8 +38,10 @@ class Call:
 
     def get(self, name: str, kind: type | tuple[type, ...] = str, default: Any = None) -> Any:
         """Return an optional parameter, checking its JSON type."""
-        value = self.params.get(name, default)
-        if value is not None and not isinstance(value, kind):
+        value = self.params.get(name)
+        if value is None:  # b2sdk sends unset optional parameters as JSON null
+            return default
+        if not isinstance(value, kind):
             raise bad_request(f"Parameter {name!r} has the wrong type")
         return value
 

@@ -8,7 +8,7 @@ import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_plus
 
 from .api import DOWNLOAD_OVERRIDES
 from .engine import Engine, now_ms
@@ -58,14 +58,14 @@ def parse_upload(headers: Mapping[str, str], *, part: bool) -> Upload:
     if raw_name is None:
         raise bad_request("Missing header: X-Bz-File-Name")
     try:
-        name = check_name(unquote(raw_name.replace("+", " "), errors="strict"))
+        name = check_name(unquote_plus(raw_name, errors="strict"))
     except UnicodeDecodeError:
         raise bad_request("X-Bz-File-Name is not percent-encoded UTF-8") from None
     content_type = headers.get("Content-Type") or "b2/x-auto"
     if content_type == "b2/x-auto":
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     info = {
-        key[len(INFO_HEADER) :].lower(): unquote(value)
+        key[len(INFO_HEADER) :].lower(): unquote_plus(value)
         for key, value in headers.items()
         if key.lower().startswith(INFO_HEADER)
     }
