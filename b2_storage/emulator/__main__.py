@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -57,10 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"export B2_APPLICATION_KEY_ID={server.application_key_id}")
         print(f"export B2_APPLICATION_KEY={server.application_key}")
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -9,7 +9,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..names import b2_name_problem
 from .engine import Engine, now_ms
@@ -20,6 +20,12 @@ CHUNK = 1024 * 1024
 HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 MAX_PARTS = 10000
 MAX_INFO_BYTES = 7000
+
+
+class Readable(Protocol):
+    """Anything with ``read(n)``: a socket file, a file, a BytesIO."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def check_info(info: dict[str, str]) -> dict[str, str]:
     return info
 
 
-def receive(stream: BinaryIO, length: int, sha1_header: str, target: BinaryIO) -> tuple[int, str]:
+def receive(stream: Readable, length: int, sha1_header: str, target: BinaryIO) -> tuple[int, str]:
     """Copy an upload body of ``length`` bytes into ``target``, checking its SHA1 as B2 does.
 
     ``sha1_header`` is 40 hex digits, ``do_not_verify``, or ``hex_digits_at_end`` (the body ends
@@ -91,7 +97,7 @@ class FileEngine:
         """Return a file id unique across every bucket of the server."""
         return f"4_z{bucket_id}_f{secrets.token_hex(10)}_d{now_ms()}_m0_c000_v0001000_t0001"
 
-    def write_blob(self, stream: BinaryIO, length: int, sha1_header: str) -> tuple[str, int, str]:
+    def write_blob(self, stream: Readable, length: int, sha1_header: str) -> tuple[str, int, str]:
         """Stream an upload body into a new blob; return ``(blob, size, sha1)``."""
         blob, path = self.store.new_blob()
         try:

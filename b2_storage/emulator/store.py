@@ -86,7 +86,11 @@ class BucketRow:
 
 def _file_row(row: tuple[Any, ...]) -> FileRow:
     segments = [(blob, size) for blob, size in json.loads(row[10])]
-    return FileRow(*row[:8], json.loads(row[8]), row[9], segments)
+    serial, file_id, bucket_id, name, action, size, sha1, content_type = row[:8]
+    info = json.loads(row[8])
+    return FileRow(
+        serial, file_id, bucket_id, name, action, size, sha1, content_type, info, row[9], segments
+    )
 
 
 def _bucket_row(row: tuple[Any, ...]) -> BucketRow:

@@ -8,6 +8,7 @@ import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import Message
 from urllib.parse import quote, unquote_plus
 
 from .api import DOWNLOAD_OVERRIDES
@@ -39,14 +40,14 @@ class Upload:
     length: int
 
 
-def _length(headers: Mapping[str, str]) -> int:
+def _length(headers: Message[str, str]) -> int:
     value = headers.get("Content-Length")
     if value is None or not value.isdigit():
         raise B2Error(411, "bad_request", "Content-Length is required")
     return int(value)
 
 
-def parse_upload(headers: Mapping[str, str], *, part: bool) -> Upload:
+def parse_upload(headers: Message[str, str], *, part: bool) -> Upload:
     """Read and check the headers of an upload (a whole file, or one part of a large file)."""
     length = _length(headers)
     sha1 = headers.get("X-Bz-Content-Sha1")
@@ -157,7 +158,7 @@ def download_headers(
             continue
         headers.append((f"x-bz-info-{key}", quote(value, safe="")))
     for key, (header, override) in HEADER_INFO.items():
-        value = overrides.get(override) or row.info.get(key)
-        if value:
-            headers.append((header, value))
+        pinned = overrides.get(override) or row.info.get(key)
+        if pinned:
+            headers.append((header, pinned))
     return headers
