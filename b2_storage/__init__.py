@@ -2,4 +2,23 @@
 
 from __future__ import annotations
 
+from .exceptions import (
+    B2ConfigurationError,
+    B2FileNotFound,
+    B2InvalidName,
+    B2StorageError,
+    B2Unavailable,
+    B2UploadFailed,
+)
+from .storage import B2Storage
+
 __version__ = "0.1.0"
+__all__ = [
+    "B2ConfigurationError",
+    "B2FileNotFound",
+    "B2InvalidName",
+    "B2Storage",
+    "B2StorageError",
+    "B2Unavailable",
+    "B2UploadFailed",
+]

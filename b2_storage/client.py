@@ -1,0 +1,276 @@
+"""The only place that talks to B2: one authorized b2sdk ``B2Api`` per credentials per process.
+
+b2sdk is used through ``b2sdk.v2`` only (see :mod:`.account_info` for why). Its exceptions are
+translated here, once, into :mod:`.exceptions`; its objects become our frozen dataclasses before
+they leave this module.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from typing import IO, Any, TypeVar
+from urllib.parse import quote
+
+from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
+from b2sdk.v2.exception import (
+    B2ConnectionError,
+    B2Error,
+    B2RequestTimeout,
+    ConnectionReset,
+    FileNotPresent,
+    MaxRetriesExceeded,
+    MissingAccountData,
+    NonExistentBucket,
+    ServiceError,
+    TooManyRequests,
+)
+
+from .account_info import make_account_info
+from .config import StorageConfig
+from .exceptions import B2ConfigurationError, B2FileNotFound, B2StorageError, B2Unavailable
+
+T = TypeVar("T")
+UNAVAILABLE = (
+    B2ConnectionError, B2RequestTimeout, ConnectionReset, MaxRetriesExceeded, ServiceError,
+    TooManyRequests,
+)  # fmt: skip
+_registry_lock = threading.Lock()
+_apis: dict[tuple[str, str, str], B2Api] = {}
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What the storage needs to know of a file's newest version."""
+
+    file_id: str
+    size: int
+    uploaded_at: datetime
+    content_type: str
+    action: str = "upload"
+
+
+@contextmanager
+def translate_errors(name: str) -> Iterator[None]:
+    """Turn b2sdk's exceptions about ``name`` into ours (the one place that does)."""
+    try:
+        yield
+    except FileNotPresent as exc:
+        raise B2FileNotFound(name) from exc
+    except NonExistentBucket as exc:
+        raise B2ConfigurationError(
+            f"The B2 bucket {name!r} does not exist (set the 'create_bucket' option to create it)."
+        ) from exc
+    except UNAVAILABLE as exc:
+        raise B2Unavailable(f"B2 could not be reached while handling {name!r}.") from exc
+    except B2Error as exc:
+        raise B2StorageError(f"B2 refused an operation on {name!r}: {type(exc).__name__}.") from exc
+
+
+def _millis(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+def _meta(version: Any) -> FileMeta:
+    return FileMeta(
+        version.id_,
+        int(version.size),
+        _millis(version.upload_timestamp),
+        version.content_type or "application/octet-stream",
+        getattr(version, "action", None) or "upload",
+    )
+
+
+class B2Client:
+    """B2 operations for one storage: its bucket, through its process-wide ``B2Api``."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._bucket: Bucket | None = None
+
+    def __repr__(self) -> str:
+        return f"B2Client(bucket={self.config.bucket!r}, realm={self.config.realm!r})"
+
+    # -- connection ----------------------------------------------------------------------
+    @property
+    def api(self) -> B2Api:
+        """Return the process's ``B2Api`` for these credentials (created lazily, shared)."""
+        config = self.config
+        backend = repr(sorted(config.account_info.items()))
+        key = (config.realm, config.application_key_id, backend)
+        with _registry_lock:
+            api = _apis.get(key)
+            if api is None:
+                info = make_account_info(
+                    config.account_info, config.realm, config.application_key_id,
+                    config.application_key,
+                )  # fmt: skip
+                api = _apis[key] = B2Api(info)
+        return api
+
+    def authorize(self) -> None:
+        """Authorize the account from the configured key (again, if it was already)."""
+        config = self.config
+        with translate_errors(config.bucket):
+            self.api.authorize_account(config.realm, config.application_key_id,
+                                       config.application_key)  # fmt: skip
+        minimum = self.api.account_info.get_absolute_minimum_part_size()
+        if config.part_size < minimum:
+            raise B2ConfigurationError(
+                f"B2Storage option 'part_size' must be at least {minimum} bytes for this account."
+            )
+
+    def call(self, name: str, operation: Callable[[], T]) -> T:
+        """Run ``operation``, authorizing first when the account data is missing or lost."""
+        with translate_errors(name):
+            try:
+                return operation()
+            except MissingAccountData:
+                self.authorize()
+                return operation()
+
+    @property
+    def bucket(self) -> Bucket:
+        """Return the storage's bucket (looked up once; created if ``create_bucket`` says so)."""
+        if self._bucket is None:
+            with self._lock:
+                if self._bucket is None:
+                    self._bucket = self._find_bucket()
+        return self._bucket
+
+    def _find_bucket(self) -> Bucket:
+        name = self.config.bucket
+        found = self.call(name, lambda: self.api.list_buckets(bucket_name=name))
+        if found:
+            bucket: Bucket = found[0]
+            return bucket
+        wanted = self.config.create_bucket
+        if wanted is False:
+            with translate_errors(name):
+                raise NonExistentBucket(name)
+        bucket_type = wanted if isinstance(wanted, str) else "allPrivate"
+        created: Bucket = self.call(name, lambda: self.api.create_bucket(name, bucket_type))
+        return created
+
+    # -- reading -------------------------------------------------------------------------
+    def meta(self, name: str) -> FileMeta | None:
+        """Return the newest visible version's metadata, or ``None`` when there is none."""
+        try:
+            version = self.call(name, lambda: self.bucket.get_file_info_by_name(name))
+        except B2FileNotFound:
+            return None
+        return _meta(version)
+
+    def versions(self, name: str) -> list[FileMeta]:
+        """Return every version of exactly ``name`` (hide markers included), newest first."""
+
+        def collect() -> list[FileMeta]:
+            versions = self.bucket.list_file_versions(name)
+            return [_meta(v) for v in versions if v.file_name == name]
+
+        return self.call(name, collect)
+
+    def open_range(
+        self, name: str, start: int, end: int, chunk: int
+    ) -> tuple[Iterator[bytes], Any]:
+        """Start a download of bytes ``start..end`` (inclusive); return its chunks and response."""
+
+        def start_download() -> Any:
+            return self.bucket.download_file_by_name(name, range_=(start, end))
+
+        downloaded = self.call(name, start_download)
+        response = downloaded.response
+        return response.iter_content(chunk_size=chunk), response
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        """Return the directories and files directly under ``prefix`` (names relative to it)."""
+
+        def collect() -> tuple[list[str], list[str]]:
+            dirs: list[str] = []
+            files: list[str] = []
+            for version, folder in self.bucket.ls(prefix, recursive=False):
+                if folder is not None:
+                    dirs.append(folder[len(prefix) :].rstrip("/"))
+                else:
+                    files.append(version.file_name[len(prefix) :])
+            return dirs, files
+
+        return self.call(prefix or "/", collect)
+
+    # -- writing -------------------------------------------------------------------------
+    def upload(
+        self,
+        name: str,
+        opener: Callable[[], IO[bytes] | io.RawIOBase],
+        size: int,
+        content_type: str,
+        file_info: dict[str, str],
+    ) -> FileMeta:
+        """Upload ``size`` bytes that ``opener`` reads; parts of ``part_size`` when larger."""
+        part = self.config.part_size
+        source = UploadSourceStream(opener, stream_length=size)
+
+        def run() -> Any:
+            return self.bucket.create_file(
+                [WriteIntent(source)], name, content_type=content_type, file_info=file_info,
+                recommended_upload_part_size=part, min_part_size=min(part, size or 1),
+                max_part_size=part,
+            )  # fmt: skip
+
+        return _meta(self.call(name, run))
+
+    def upload_stream(
+        self, name: str, stream: IO[bytes], content_type: str, file_info: dict[str, str]
+    ) -> FileMeta:
+        """Upload a stream of unknown size, buffering at most two parts."""
+        part = self.config.part_size
+
+        def run() -> Any:
+            return self.bucket.upload_unbound_stream(
+                stream, name, content_type=content_type, file_info=file_info,
+                recommended_upload_part_size=part, min_part_size=part, max_part_size=part,
+            )  # fmt: skip
+
+        return _meta(self.call(name, run))
+
+    def cancel_unfinished(self, name: str) -> int:
+        """Cancel the unfinished large files of exactly ``name``; return how many."""
+
+        def cancel() -> int:
+            unfinished = [f for f in self.bucket.list_unfinished_large_files(prefix=name)
+                          if f.file_name == name]  # fmt: skip
+            for large in unfinished:
+                self.bucket.cancel_large_file(large.file_id)
+            return len(unfinished)
+
+        return self.call(name, cancel)
+
+    def delete_all(self, name: str) -> int:
+        """Delete every version of ``name`` (a deleted file stays deleted); return how many."""
+        versions = self.versions(name)
+        for version in versions:
+            file_id = version.file_id
+            self.call(name, partial(self.api.delete_file_version, file_id, name))
+        return len(versions)
+
+    # -- URLs ----------------------------------------------------------------------------
+    def public_url(self, name: str) -> str:
+        """Return the direct download URL of ``name`` (for an allPublic bucket)."""
+        download_url = self.call(name, self.api.account_info.get_download_url)
+        return f"{download_url}/file/{quote(self.config.bucket)}/{quote(name)}"
+
+    def is_public(self) -> bool:
+        """Return whether the bucket is allPublic."""
+        return bool(self.bucket.type_ == "allPublic")
+
+    def download_authorization(self, prefix: str, seconds: int) -> str:
+        """Return a B2 download token for names starting with ``prefix``."""
+        return str(
+            self.call(prefix, lambda: self.bucket.get_download_authorization(prefix, seconds))
+        )

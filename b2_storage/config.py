@@ -1,0 +1,121 @@
+"""``StorageConfig``: the options of a B2 storage, merged, validated once and frozen.
+
+Options come from ``settings.B2_STORAGE`` (defaults shared by every B2 storage), overridden by a
+storage's ``OPTIONS`` or keyword arguments. An unknown option, a missing one or one of the wrong
+type raises :class:`B2ConfigurationError` naming the key and the expected type, never the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+from django.conf import settings
+
+from .exceptions import B2ConfigurationError
+
+ACCOUNT_INFO_BACKENDS = ("django-cache", "sqlite", "memory")
+
+# The expected runtime type of each option, as isinstance() accepts it, and its description.
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "application_key_id": ((str,), "str"),
+    "application_key": ((str,), "str"),
+    "realm": ((str,), "str"),
+    "bucket": ((str,), "str"),
+    "location": ((str,), "str"),
+    "account_info": ((dict,), "dict"),
+    "authorize_on_init": ((bool,), "bool"),
+    "validate_on_init": ((bool,), "bool"),
+    "create_bucket": ((bool, str), "bool or a bucket type ('allPrivate' or 'allPublic')"),
+    "allow_overwrite": ((bool,), "bool"),
+    "file_info": ((dict,), "dict of str to str"),
+    "cdn_url": ((str, type(None)), "str or None"),
+    "part_size": ((int,), "int"),
+    "metadata_cache": ((dict, bool), "bool or a dict with 'maxsize' and 'ttl'"),
+    "url_expires": ((int,), "int (seconds)"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageConfig:
+    """The validated options of one B2 storage."""
+
+    bucket: str
+    application_key_id: str
+    application_key: str = field(repr=False)  # never in repr, logs or errors
+    realm: str = "production"
+    location: str = ""
+    account_info: Mapping[str, Any] = field(
+        default_factory=lambda: {"backend": "django-cache", "cache": "b2"}
+    )
+    authorize_on_init: bool = False
+    validate_on_init: bool = False
+    create_bucket: bool | str = False
+    allow_overwrite: bool = False
+    file_info: Mapping[str, str] = field(default_factory=dict)
+    cdn_url: str | None = None
+    part_size: int = 100 * 1000 * 1000
+    metadata_cache: Mapping[str, float] | bool = True
+    url_expires: int = 3600
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], *, kind: str = "B2Storage") -> StorageConfig:
+        """Return the config of ``settings.B2_STORAGE`` overridden by ``options``."""
+        merged = {**getattr(settings, "B2_STORAGE", {}), **options}
+        known = {f.name for f in fields(cls)}
+        for key, value in merged.items():
+            if key not in known:
+                raise B2ConfigurationError(
+                    f"Unknown {kind} option {key!r}; expected one of {', '.join(sorted(known))}."
+                )
+            types, description = _TYPES[key]
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                raise B2ConfigurationError(
+                    f"{kind} option {key!r} must be {description}, got {type(value).__name__}."
+                )
+        for f in fields(cls):
+            if f.default is MISSING and f.default_factory is MISSING and f.name not in merged:
+                raise B2ConfigurationError(f"{kind} option {f.name!r} is required.")
+        config = cls(**merged)
+        config._check_values(kind)
+        return config
+
+    def _check_values(self, kind: str) -> None:
+        if self.part_size < 1:
+            raise B2ConfigurationError(f"{kind} option 'part_size' must be positive.")
+        if isinstance(self.create_bucket, str) and self.create_bucket not in (
+            "allPrivate",
+            "allPublic",
+        ):
+            raise B2ConfigurationError(
+                f"{kind} option 'create_bucket' must be a bool, 'allPrivate' or 'allPublic'."
+            )
+        backend = self.account_info.get("backend")
+        if backend not in ACCOUNT_INFO_BACKENDS:
+            raise B2ConfigurationError(
+                f"{kind} option 'account_info' needs 'backend', one of "
+                f"{', '.join(ACCOUNT_INFO_BACKENDS)}."
+            )
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.file_info.items()):
+            raise B2ConfigurationError(f"{kind} option 'file_info' must map str to str.")
+        if not 1 <= self.url_expires <= 604800:
+            raise B2ConfigurationError(f"{kind} option 'url_expires' must be 1 to 604800 seconds.")
+        if self.location.startswith("/") or self.location.endswith("/"):
+            raise B2ConfigurationError(f"{kind} option 'location' must not start or end with '/'.")
+
+    @property
+    def cache_ttl(self) -> float:
+        """Return the metadata cache's TTL in seconds (0: no cache)."""
+        if self.metadata_cache is False:
+            return 0.0
+        if self.metadata_cache is True:
+            return 60.0
+        return float(self.metadata_cache.get("ttl", 60.0))
+
+    @property
+    def cache_maxsize(self) -> int:
+        """Return how many files' metadata the cache holds at most."""
+        if isinstance(self.metadata_cache, bool):
+            return 4096
+        return int(self.metadata_cache.get("maxsize", 4096))

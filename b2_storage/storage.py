@@ -1,0 +1,286 @@
+"""``B2Storage``: Django's ``Storage`` contract over one B2 bucket (and an optional location)."""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from datetime import datetime
+from typing import IO, Any
+from urllib.parse import quote
+
+from cachetools import TTLCache
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import File
+from django.core.files.storage import Storage
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+
+from .client import B2Client, FileMeta
+from .config import StorageConfig
+from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
+from .files import B2File
+from .names import b2_name_problem
+
+_MISSING = object()
+
+
+@deconstructible(path="b2_storage.B2Storage")
+class B2Storage(Storage):
+    """A Django storage that keeps files in a Backblaze B2 bucket.
+
+    Options (keyword arguments or a ``STORAGES`` entry's ``OPTIONS``) override the defaults in
+    ``settings.B2_STORAGE``; see the README for each. Nothing here touches the network until a
+    file is used, unless ``authorize_on_init`` or ``validate_on_init`` ask for it.
+    """
+
+    options_kind = "B2Storage"
+
+    def __init__(self, **options: Any) -> None:
+        self.config = StorageConfig.from_options(options, kind=self.options_kind)
+        self.client = B2Client(self.config)
+        ttl = self.config.cache_ttl
+        self._meta: TTLCache[str, Any] | None = (
+            TTLCache(self.config.cache_maxsize, ttl, timer=time.monotonic) if ttl else None
+        )
+        self._meta_lock = threading.Lock()
+        if self.config.authorize_on_init:
+            self.client.authorize()
+        if self.config.validate_on_init:
+            _ = self.client.bucket
+
+    def __repr__(self) -> str:
+        config = self.config
+        return f"{type(self).__name__}(bucket={config.bucket!r}, location={config.location!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, B2Storage)
+            and type(other) is type(self)
+            and other.config == self.config
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.config.bucket, self.config.location, self.config.realm))
+
+    # -- names ---------------------------------------------------------------------------
+    def b2_name(self, name: str) -> str:
+        """Return the B2 file name of a storage name, or raise if B2 or Django would refuse it."""
+        if not isinstance(name, str) or not name:
+            raise B2InvalidName(str(name), "a file name must be a non-empty string")
+        if name.startswith("/") or any(part in (".", "..") for part in name.split("/")):
+            raise SuspiciousFileOperation(f"Detected path traversal attempt in {name[:100]!r}.")
+        full = f"{self.config.location}/{name}" if self.config.location else name
+        problem = b2_name_problem(full)
+        if problem is not None:
+            raise B2InvalidName(name, problem)
+        return full
+
+    def _dir_prefix(self, path: str) -> str:
+        path = path.strip("/")
+        return f"{self.b2_name(path)}/" if path else (
+            f"{self.config.location}/" if self.config.location else ""
+        )  # fmt: skip
+
+    # -- metadata (cached in process, invalidated by our own writes) ---------------------
+    def _file_meta(self, name: str) -> FileMeta | None:
+        full = self.b2_name(name)
+        if self._meta is not None:
+            with self._meta_lock:
+                cached = self._meta.get(full, _MISSING)
+            if cached is not _MISSING:
+                return cached  # type: ignore[no-any-return]
+        meta = self.client.meta(full)
+        if self._meta is not None:
+            with self._meta_lock:
+                self._meta[full] = meta
+        return meta
+
+    def _forget(self, full: str, meta: FileMeta | None = None) -> None:
+        if self._meta is not None:
+            with self._meta_lock:
+                self._meta.pop(full, None)
+                if meta is not None:
+                    self._meta[full] = meta
+
+    def _require(self, name: str) -> FileMeta:
+        meta = self._file_meta(name)
+        if meta is None:
+            raise B2FileNotFound(name)
+        return meta
+
+    # -- the Storage contract ------------------------------------------------------------
+    def _open(self, name: str, mode: str = "rb") -> B2File:
+        if "w" not in mode:
+            self._require(name)
+        return B2File(name, self, mode)
+
+    def _open_range(
+        self, name: str, start: int, end: int, chunk: int
+    ) -> tuple[Iterator[bytes], Any]:
+        return self.client.open_range(self.b2_name(name), start, end, chunk)
+
+    def _save(self, name: str, content: File[Any]) -> str:
+        self._save_file(name, content)
+        return name
+
+    def _save_file(self, name: str, content: File[Any]) -> None:
+        full = self.b2_name(name)
+        content_type = (
+            getattr(content, "content_type", None)
+            or mimetypes.guess_type(name)[0]
+            or "application/octet-stream"
+        )
+        file_info = dict(self.config.file_info)
+        self._forget(full)
+        try:
+            meta = self._upload(full, content, content_type, file_info)
+        except B2StorageError:
+            with suppress(B2StorageError):
+                self.client.cancel_unfinished(full)
+            raise
+        self._forget(full, meta)
+
+    def _upload(
+        self, full: str, content: File[Any], content_type: str, file_info: dict[str, str]
+    ) -> FileMeta:
+        path = getattr(content, "temporary_file_path", None)
+        size = _known_size(content)
+        if callable(path):
+            return self.client.upload(full, lambda: open(path(), "rb"), size or 0, content_type,
+                                      file_info)  # fmt: skip
+        stream = content.file if content.file is not None else content
+        if size is not None and _seekable(stream):
+            view = _SharedSeekable(stream)
+            return self.client.upload(full, view.open, size, content_type, file_info)
+        return self.client.upload_stream(full, stream, content_type, file_info)
+
+    def delete(self, name: str) -> None:
+        """Delete every version of ``name``, so it stays deleted; a missing file is fine."""
+        full = self.b2_name(name)
+        self.client.delete_all(full)
+        self._forget(full)
+
+    def exists(self, name: str) -> bool:
+        """Return whether ``name`` is in the bucket (``False`` too when overwriting is allowed)."""
+        return self._file_meta(name) is not None
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        """Return ``name`` itself when ``allow_overwrite``, else Django's next free name."""
+        if self.config.allow_overwrite:
+            self.b2_name(name)
+            if max_length is not None and len(name) > max_length:
+                raise SuspiciousFileOperation(
+                    f"Storage can not find an available filename for {name!r}."
+                )
+            return name
+        return super().get_available_name(name, max_length)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        """Return the directories and files directly under ``path``."""
+        return self.client.list_dir(self._dir_prefix(path))
+
+    def size(self, name: str) -> int:
+        """Return the size of ``name`` in bytes."""
+        return self._require(name).size
+
+    def url(self, name: str | None) -> str:
+        """Return a URL for ``name``: direct (or ``cdn_url``) for an allPublic bucket, else a B2
+        download-authorization URL valid for ``url_expires`` seconds."""
+        if name is None:
+            raise ValueError("url() needs a file name.")
+        full = self.b2_name(name)
+        if self.config.cdn_url:
+            return f"{self.config.cdn_url.rstrip('/')}/{quote(full)}"
+        if self.client.is_public():
+            return self.client.public_url(full)
+        token = self.client.download_authorization(full, self.config.url_expires)
+        return f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
+
+    def path(self, name: str) -> str:
+        """Raise ``NotImplementedError``: B2 files have no local path (Django's contract)."""
+        raise NotImplementedError("B2 files have no local filesystem path; use open() instead.")
+
+    def get_modified_time(self, name: str) -> datetime:
+        """Return when the newest version of ``name`` was uploaded."""
+        return _localize(self._require(name).uploaded_at)
+
+    def get_created_time(self, name: str) -> datetime:
+        """Return when the oldest surviving version of ``name`` was uploaded."""
+        self._require(name)
+        uploads = [v for v in self.client.versions(self.b2_name(name)) if v.action == "upload"]
+        return _localize(min(v.uploaded_at for v in uploads))
+
+    def get_accessed_time(self, name: str) -> datetime:
+        """Return the modified time: B2 does not record reads (the documented fallback)."""
+        return self.get_modified_time(name)
+
+
+def _localize(value: datetime) -> datetime:
+    return value if settings.USE_TZ else timezone.make_naive(value)
+
+
+def _known_size(content: File[Any]) -> int | None:
+    try:
+        size = content.size
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
+    return int(size) if size is not None else None
+
+
+def _seekable(stream: Any) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _SharedSeekable:
+    """Independent read positions over one seekable stream, so b2sdk can read parts in
+    parallel threads: each ``open()`` is a view that seeks and reads under one lock."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def open(self) -> io.RawIOBase:
+        return _View(self._stream, self._lock)
+
+
+class _View(io.RawIOBase):
+    def __init__(self, stream: IO[bytes], lock: threading.Lock) -> None:
+        super().__init__()
+        self._stream, self._lock, self._pos = stream, lock, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        with self._lock:
+            self._stream.seek(self._pos)
+            data = self._stream.read(len(view))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            with self._lock:
+                offset += self._stream.seek(0, io.SEEK_END)
+        self._pos = offset
+        return offset
+
+    def tell(self) -> int:
+        return self._pos
