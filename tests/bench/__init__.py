@@ -1,0 +1,1 @@
+"""Benchmarks: run by ``hatch run bench:all``, never by the test suite; they print tables."""
