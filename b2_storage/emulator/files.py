@@ -5,6 +5,7 @@ markers, large files and their parts, and listing with prefix, delimiter and sta
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 import secrets
 from collections.abc import Iterator
@@ -41,6 +42,13 @@ def check_name(name: str) -> str:
     if problem is not None:
         raise B2Error(400, "bad_request", f"Bad file name: {problem}")
     return name
+
+
+def content_type_for(content_type: str | None, name: str) -> str:
+    """Return the content type to store: ``b2/x-auto`` (or none) is guessed from the name."""
+    if not content_type or content_type == "b2/x-auto":
+        return mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return content_type
 
 
 def check_info(info: dict[str, str]) -> dict[str, str]:
@@ -139,7 +147,7 @@ class FileEngine:
         """Return one file version by id, or raise B2's 404 ``not_found``."""
         row = self.store.file_by_id(file_id)
         if row is None:
-            raise not_found(f"File not present: {file_id}", "file_not_present")
+            raise not_found(f"File not present: {file_id}")
         return row
 
     def delete_version(self, name: str, file_id: str) -> FileRow:
@@ -158,7 +166,7 @@ class FileEngine:
         """Return the visible newest version of ``name``, or raise B2's 404."""
         row = self.store.latest_version(bucket_id, name)
         if row is None or row.action != "upload":
-            raise not_found(f"File with such name does not exist: {name}", "file_not_present")
+            raise not_found(f"File with such name does not exist: {name}")
         return row
 
     # -- listing -------------------------------------------------------------------------
@@ -235,7 +243,8 @@ class FileEngine:
         self, bucket_id: str, name: str, content_type: str, info: dict[str, str]
     ) -> FileRow:
         """Start a large file; its parts come with :meth:`add_part`."""
-        row = FileRow(0, self.new_file_id(bucket_id), bucket_id, check_name(name), "start", 0,
+        content_type = content_type_for(content_type, check_name(name))
+        row = FileRow(0, self.new_file_id(bucket_id), bucket_id, name, "start", 0,
                       "none", content_type, check_info(info), now_ms(), [])  # fmt: skip
         return self.store.insert_file(row)
 
@@ -273,7 +282,7 @@ class FileEngine:
                 if part.part_number < len(parts) and part.size < minimum:
                     raise bad_request(f"Part {part.part_number} is smaller than {minimum} bytes")
             size = sum(p.size for p in parts)
-            sha1 = row.info.get("large_file_sha1", "none")
+            sha1 = "none"  # B2 keeps no whole-file SHA1 of a large file (see large_file_sha1)
             segments = [(p.blob, p.size) for p in parts]
             self.store.finish_file(file_id, size, sha1, segments)
             self.store.delete_parts(file_id)

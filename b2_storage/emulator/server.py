@@ -72,13 +72,27 @@ class B2RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
+    def _refuse_method(self) -> None:
+        self.close_connection = True
+        self.api_name = self.command
+        self._send_error(B2Error(405, "method_not_allowed", f"{self.command} is not supported"))
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
+
     # -- routing -------------------------------------------------------------------------
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
         segments = parts.path.split("/")
         self.api_name = "unknown"
+        streamed = len(segments) >= 4 and segments[3] in ("b2_upload_file", "b2_upload_part")
         try:
+            # HTTP/1.1 keep-alive: a body must be read before answering, or the connection
+            # closed; uploads stream theirs, so until they have read it the connection closes.
+            if streamed:
+                self.close_connection = True
+            else:
+                self._read_body()
             if len(segments) >= 4 and segments[1] == "file":
                 self.api_name = "b2_download_file_by_name"
                 self._inject_faults()
@@ -126,16 +140,22 @@ class B2RequestHandler(BaseHTTPRequestHandler):
         else:
             raise unknown_endpoint(name)
 
+    def _read_body(self) -> None:
+        self.body = b""
+        length_header = self.headers.get("Content-Length") or "0"
+        if not length_header.isdigit() or int(length_header) > MAX_JSON_BODY:
+            self.close_connection = True
+            raise bad_request("The request body is too large or its length is invalid")
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise bad_request("Chunked request bodies are not supported; send Content-Length")
+        self.body = self.rfile.read(int(length_header))
+
     def _call(self, version: str) -> Call:
         params: dict[str, Any] = dict(self.query)
         if self.command == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_JSON_BODY:
-                self.close_connection = True
-                raise bad_request("The request body is too large")
-            raw = self.rfile.read(length) if length else b"{}"
             try:
-                params = json.loads(raw or b"{}")
+                params = json.loads(self.body or b"{}")
             except ValueError:
                 raise bad_request("The request body is not valid JSON") from None
             if not isinstance(params, dict):
@@ -162,7 +182,6 @@ class B2RequestHandler(BaseHTTPRequestHandler):
 
     def _upload(self, target: str, *, part: bool) -> None:
         engine, files = self.server.engine, self.server.files
-        self.close_connection = True  # until the body has been read
         payload = engine.tokens.read("upld", self.headers.get("Authorization") or "")
         if payload is None or payload.get("f" if part else "b") != target:
             raise unauthorized("Invalid upload authorization token", "bad_auth_token")
@@ -199,7 +218,7 @@ class B2RequestHandler(BaseHTTPRequestHandler):
             raise bad_request("Missing required parameter: fileId")
         row = files.version(file_id)
         if row.action != "upload":
-            raise B2Error(404, "file_not_present", f"File not present: {file_id}")
+            raise B2Error(404, "not_found", f"File not present: {file_id}")
         bucket = engine.bucket(row.bucket_id)
         token = self.headers.get("Authorization") or self.query.get("Authorization")
         overrides = authorize_download(

@@ -4,7 +4,6 @@ response headers of a download. Pure functions over the engine; :mod:`.server` d
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from urllib.parse import quote, unquote_plus
 from .api import DOWNLOAD_OVERRIDES
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, unauthorized
-from .files import check_info, check_name
+from .files import check_info, check_name, content_type_for
 from .store import FileRow
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -62,9 +61,7 @@ def parse_upload(headers: Message[str, str], *, part: bool) -> Upload:
         name = check_name(unquote_plus(raw_name, errors="strict"))
     except UnicodeDecodeError:
         raise bad_request("X-Bz-File-Name is not percent-encoded UTF-8") from None
-    content_type = headers.get("Content-Type") or "b2/x-auto"
-    if content_type == "b2/x-auto":
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    content_type = content_type_for(headers.get("Content-Type"), name)
     info = {
         key[len(INFO_HEADER) :].lower(): unquote_plus(value)
         for key, value in headers.items()
