@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,6 +17,7 @@ from functools import partial
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
+import requests
 from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
 from b2sdk.v2.exception import (
     B2ConnectionError,
@@ -70,6 +71,13 @@ def translate_errors(name: str) -> Iterator[None]:
         raise B2Unavailable(f"B2 could not be reached while handling {name!r}.") from exc
     except B2Error as exc:
         raise B2StorageError(f"B2 refused an operation on {name!r}: {type(exc).__name__}.") from exc
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("code", ""))
+    except ValueError:
+        return ""
 
 
 def _millis(value: int) -> datetime:
@@ -269,8 +277,42 @@ class B2Client:
         """Return whether the bucket is allPublic."""
         return bool(self.bucket.type_ == "allPublic")
 
-    def download_authorization(self, prefix: str, seconds: int) -> str:
-        """Return a B2 download token for names starting with ``prefix``."""
-        return str(
-            self.call(prefix, lambda: self.bucket.get_download_authorization(prefix, seconds))
-        )
+    def download_authorization(
+        self, prefix: str, seconds: int, overrides: Mapping[str, str] | None = None
+    ) -> str:
+        """Return a B2 download token for names starting with ``prefix``.
+
+        ``overrides`` (``b2ContentDisposition``, ``b2CacheControl``, ...) are pinned in the token,
+        through the raw endpoint: b2sdk does not expose those fields.
+        """
+        if not overrides:
+            return str(
+                self.call(prefix, lambda: self.bucket.get_download_authorization(prefix, seconds))
+            )
+        body = {"bucketId": self.bucket.id_, "fileNamePrefix": prefix,
+                "validDurationInSeconds": seconds, **overrides}  # fmt: skip
+        return self.call(prefix, lambda: self._raw_download_authorization(body))
+
+    def _raw_download_authorization(self, body: dict[str, Any]) -> str:
+        for attempt in (1, 2):
+            info = self.api.account_info
+            url = f"{info.get_api_url()}/b2api/v3/b2_get_download_authorization"
+            try:
+                response = requests.post(
+                    url, json=body, headers={"Authorization": info.get_account_auth_token()},
+                    timeout=30,
+                )  # fmt: skip
+            except requests.RequestException as exc:
+                raise B2ConnectionError(type(exc).__name__) from None
+            if response.status_code == 401 and attempt == 1:
+                self.authorize()
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                raise ServiceError(f"{response.status_code} from b2_get_download_authorization")
+            if response.status_code != 200:
+                raise B2StorageError(
+                    f"B2 refused a download authorization for {body['fileNamePrefix']!r}: "
+                    f"{response.status_code} {_error_code(response)}."
+                )
+            return str(response.json()["authorizationToken"])
+        raise B2StorageError("B2 refused the download authorization after re-authorizing.")

@@ -1,0 +1,147 @@
+"""B2 download-authorization URLs for signed grants, with their tokens cached.
+
+A B2 download token is looked up in this process (a cachetools ``TLRUCache``, bounded), then in the
+shared Django cache (Redis in production), then fetched from B2, single-flight: a burst of cold
+requests for the same (storage, scope, headers) makes one B2 call per process. A token is handed
+out only while at least ``min_remaining`` seconds of it remain, so a long download or a video's
+later Range requests still find it valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from cachetools import TLRUCache
+from django.core.cache import caches
+
+from .conf import AccessSettings
+from .signing import Grant
+
+if TYPE_CHECKING:
+    from .storages import SignedB2Storage
+
+Overrides = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    """A B2 download token and the wall-clock time until which it may be handed out."""
+
+    token: str
+    handout_until: float
+
+
+def content_disposition(grant: Grant) -> str | None:
+    """Return the ``b2ContentDisposition`` for a grant, or ``None`` for inline.
+
+    B2 refuses ``filename*=``: a non-ASCII stored name is left out (browsers then take the name
+    from the URL's last segment, which is the real name); a non-ASCII custom filename is reduced
+    to an ASCII fallback.
+    """
+    if not grant.attachment:
+        return None
+    if grant.filename is None:
+        filename = grant.name.rsplit("/", 1)[-1]
+        return f'attachment; filename="{filename}"' if _plain_ascii(filename) else "attachment"
+    if _plain_ascii(grant.filename):
+        return f'attachment; filename="{grant.filename}"'
+    fallback = unicodedata.normalize("NFKD", grant.filename).encode("ascii", "ignore").decode()
+    fallback = "".join(c for c in fallback if _plain_ascii(c)) or "download"
+    return f'attachment; filename="{fallback}"'
+
+
+def _plain_ascii(text: str) -> bool:
+    return all(32 <= ord(c) < 127 and c not in '"\\' for c in text)
+
+
+def overrides_for(grant: Grant) -> Overrides:
+    """Return the B2 response-header overrides a grant pins in its download token."""
+    pairs = []
+    disposition = content_disposition(grant)
+    if disposition is not None:
+        pairs.append(("b2ContentDisposition", disposition))
+    if grant.cache_control:
+        pairs.append(("b2CacheControl", grant.cache_control))
+    return tuple(pairs)
+
+
+class DownloadAuthorizer:
+    """Turn grants into B2 download URLs, caching B2 tokens in process and in a shared cache."""
+
+    def __init__(self, conf: AccessSettings, clock: Callable[[], float] = time.time) -> None:
+        self.conf = conf
+        self._clock = clock
+        self._local: TLRUCache[str, CachedToken] = TLRUCache(
+            maxsize=conf.local_cache_size, ttu=self._until, timer=time.monotonic
+        )
+        self._guard = threading.Lock()
+        self._flights: dict[str, threading.Lock] = {}
+
+    def _until(self, _key: str, value: CachedToken, now: float) -> float:
+        return now + (value.handout_until - self._clock())
+
+    def url(self, storage: SignedB2Storage, grant: Grant) -> str:
+        """Return the B2 URL that downloads ``grant``'s file (one B2 call at most, if cold)."""
+        full = storage.b2_name(grant.name)
+        prefix = storage.token_prefix(full)
+        overrides = overrides_for(grant)
+        token = self.token(storage, prefix, overrides)
+        query = urlencode([("Authorization", token), *overrides])
+        return f"{storage.client.public_url(full)}?{query}"
+
+    def token(self, storage: SignedB2Storage, prefix: str, overrides: Overrides) -> str:
+        """Return a B2 download token for ``prefix`` of the storage's bucket."""
+        key = self._key(storage, prefix, overrides)
+        cached = self._fresh(self._local.get(key))
+        if cached is not None:
+            return cached.token
+        with self._flight(key):
+            cached = self._fresh(self._local.get(key)) or self._fresh(self._shared_get(key))
+            if cached is None:
+                seconds = self.conf.token_lifetime
+                token = storage.client.download_authorization(prefix, seconds, dict(overrides))
+                cached = CachedToken(token, self._clock() + self.conf.handout_seconds)
+                self._shared_set(key, cached)
+            self._local[key] = cached
+            return cached.token
+
+    def clear(self) -> None:
+        """Forget the tokens cached in this process."""
+        self._local.clear()
+
+    def _fresh(self, cached: object) -> CachedToken | None:
+        if isinstance(cached, CachedToken) and cached.handout_until > self._clock():
+            return cached
+        return None
+
+    @staticmethod
+    def _key(storage: SignedB2Storage, prefix: str, overrides: Overrides) -> str:
+        raw = repr((storage.fingerprint, storage.config.bucket, prefix, overrides))
+        return "b2_access:token:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def _flight(self, key: str) -> threading.Lock:
+        with self._guard:
+            lock = self._flights.get(key)
+            if lock is None:
+                if len(self._flights) > 4 * self.conf.local_cache_size:
+                    self._flights.clear()  # the locks only serialize; dropping idle ones is safe
+                lock = self._flights[key] = threading.Lock()
+            return lock
+
+    def _shared_get(self, key: str) -> object:
+        if self.conf.cache is None:
+            return None
+        return caches[self.conf.cache].get(key)
+
+    def _shared_set(self, key: str, cached: CachedToken) -> None:
+        if self.conf.cache is None:
+            return
+        timeout = max(1, int(cached.handout_until - self._clock()))
+        caches[self.conf.cache].set(key, cached, timeout)

@@ -1,0 +1,81 @@
+"""``settings.B2_ACCESS``, read once into a frozen :class:`AccessSettings` and validated.
+
+``get_access_settings()`` is cached; the cache is cleared when Django's ``setting_changed`` fires
+(connected in :class:`b2_access.apps.B2AccessConfig`), so ``override_settings`` works.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+MAX_B2_SECONDS = 604800
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessSettings:
+    """The validated ``B2_ACCESS`` setting."""
+
+    url_prefix: str = "/b2/"
+    expires: int = 300  # seconds a signed Django link stays valid
+    token_lifetime: int = 3600  # seconds of each B2 download token
+    min_remaining: int = 1800  # a cached B2 token is handed out while this much of it remains
+    cache: str | None = "default"  # the shared Django cache alias for B2 tokens (None: none)
+    local_cache_size: int = 1024  # B2 tokens kept in each process
+    login_url: str | None = None  # None: settings.LOGIN_URL
+    salt: str = "b2_access.download"
+
+    @property
+    def handout_seconds(self) -> int:
+        """Return how long a fresh B2 token may be handed out (its lifetime minus the margin)."""
+        return self.token_lifetime - self.min_remaining
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "url_prefix": (str,), "expires": (int,), "token_lifetime": (int,), "min_remaining": (int,),
+    "cache": (str, type(None)), "local_cache_size": (int,), "login_url": (str, type(None)),
+    "salt": (str,),
+}  # fmt: skip
+
+
+def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
+    """Return ``raw`` (a ``B2_ACCESS`` dict) validated, or raise ``ImproperlyConfigured``."""
+    known = {f.name for f in fields(AccessSettings)}
+    for key, value in raw.items():
+        if key not in known:
+            raise ImproperlyConfigured(
+                f"Unknown B2_ACCESS key {key!r}; expected one of {', '.join(sorted(known))}."
+            )
+        if not isinstance(value, _TYPES[key]) or (isinstance(value, bool) and key != "cache"):
+            names = " or ".join(t.__name__ for t in _TYPES[key])
+            raise ImproperlyConfigured(
+                f"B2_ACCESS[{key!r}] must be {names}, got {type(value).__name__}."
+            )
+    conf = AccessSettings(**raw)
+    prefix = conf.url_prefix
+    if not (prefix.startswith("/") and prefix.endswith("/") and len(prefix) > 2):
+        raise ImproperlyConfigured("B2_ACCESS['url_prefix'] must look like '/b2/'.")
+    for key in ("expires", "token_lifetime"):
+        if not 1 <= getattr(conf, key) <= MAX_B2_SECONDS:
+            raise ImproperlyConfigured(f"B2_ACCESS[{key!r}] must be 1 to {MAX_B2_SECONDS} seconds.")
+    if not 0 <= conf.min_remaining < conf.token_lifetime:
+        raise ImproperlyConfigured(
+            "B2_ACCESS['min_remaining'] must be at least 0 and less than 'token_lifetime'."
+        )
+    return conf
+
+
+@functools.cache
+def get_access_settings() -> AccessSettings:
+    """Return the validated ``settings.B2_ACCESS`` (cached until settings change)."""
+    return parse_access_settings(dict(getattr(settings, "B2_ACCESS", {})))
+
+
+def signing_keys() -> list[str]:
+    """Return the signing keys, oldest first: ``SECRET_KEY_FALLBACKS`` reversed, then
+    ``SECRET_KEY`` (itsdangerous signs with the last and accepts every one)."""
+    return [*reversed(list(getattr(settings, "SECRET_KEY_FALLBACKS", []))), settings.SECRET_KEY]

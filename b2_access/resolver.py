@@ -1,0 +1,165 @@
+"""Every decision about a download link lives here: request in, 302 / 403 / 405 / 503 out.
+
+The middleware and the view decorators are thin adapters over :class:`DownloadResolver`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.utils.html import escape
+
+from b2_storage import B2StorageError, B2Unavailable
+
+from .authorize import DownloadAuthorizer
+from .conf import AccessSettings, get_access_settings, signing_keys
+from .exceptions import InvalidToken, TokenExpired, UnknownTier
+from .signing import Grant, UrlSigner
+from .storages import SignedB2Storage, find_storage
+from .tiers import tiers
+
+logger = logging.getLogger(__name__)
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def forbidden(reason: str, detail: str) -> HttpResponse:
+    """Return a 403 page that says why, in words a user understands."""
+    body = (
+        "<!doctype html><meta charset='utf-8'><title>Access denied</title>"
+        f"<h1>Access denied</h1><p>{escape(detail)}</p>"
+    )
+    response = HttpResponseForbidden(body, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["X-B2-Access"] = reason
+    return response
+
+
+def unavailable(retry_after: int) -> HttpResponse:
+    """Return a 503 with ``Retry-After``: B2 could not be reached."""
+    response = HttpResponse(
+        "The file store is unavailable right now; try again shortly.",
+        status=503, content_type="text/plain; charset=utf-8",
+    )  # fmt: skip
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect_to_b2(url: str) -> HttpResponse:
+    """Return the 302 to B2, uncacheable and without a referrer."""
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@functools.cache
+def shared_authorizer() -> DownloadAuthorizer:
+    """Return the process's download authorizer (one token cache per process and settings)."""
+    return DownloadAuthorizer(get_access_settings())
+
+
+class DownloadResolver:
+    """Check a signed link against the request's user and answer it."""
+
+    def __init__(
+        self,
+        conf: AccessSettings,
+        authorizer: DownloadAuthorizer,
+        lookup: Callable[[str], SignedB2Storage | None] = find_storage,
+    ) -> None:
+        self.conf = conf
+        self.prefix = conf.url_prefix
+        self.authorizer = authorizer
+        self.lookup = lookup
+        self.signer = UrlSigner(signing_keys(), salt=conf.salt)
+
+    @classmethod
+    def from_settings(cls) -> DownloadResolver:
+        """Return a resolver configured by ``B2_ACCESS``, sharing the process's token cache."""
+        return cls(get_access_settings(), shared_authorizer())
+
+    def matches(self, path: str) -> bool:
+        """Return whether ``path`` is under the prefix, on a path-segment boundary (cheap)."""
+        return path.startswith(self.prefix)
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """Answer a request for a signed link: 302 to B2, login redirect, 403, 405 or 503."""
+        if request.method not in SAFE_METHODS:
+            logger.info("b2_access: 405 for %s", request.method)
+            return HttpResponseNotAllowed(SAFE_METHODS)
+        token, _, name = request.path_info[len(self.prefix) :].partition("/")
+        try:
+            grant = self.signer.unsign(token, name)
+        except TokenExpired:
+            logger.info("b2_access: 403 expired link")
+            return forbidden("expired", "This link has expired. Reload the page that gave it.")
+        except InvalidToken:
+            logger.info("b2_access: 403 invalid link")
+            return forbidden("invalid", "This link is not valid.")
+        return self.respond_to_grant(request, grant)
+
+    def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
+        """Answer a genuine grant: check the tier (and bound user), then redirect to B2."""
+        storage = self.lookup(grant.storage)
+        if storage is None:
+            logger.warning("b2_access: 403 link of an unknown storage %s", grant.storage)
+            return forbidden("storage", "This link is not valid here.")
+        verdict = self.check_access(request, grant.tier, grant.user)
+        if verdict is not None:
+            return verdict
+        return self.redirect(storage, grant)
+
+    def check_access(
+        self, request: HttpRequest, tier_name: str, bound_user: str | None = None
+    ) -> HttpResponse | None:
+        """Return the refusal for this request, or ``None`` when the tier lets it through."""
+        try:
+            tier = tiers[tier_name]
+        except UnknownTier:
+            logger.error("b2_access: 403 unknown tier %r", tier_name)
+            return forbidden("tier", "This link is not valid here.")
+        user = getattr(request, "user", None)
+        anonymous = user is None or not user.is_authenticated
+        if bound_user is not None and (anonymous or str(getattr(user, "pk", "")) != bound_user):
+            if anonymous:
+                return self.login(request, "bound user")
+            logger.info("b2_access: 403 link bound to another user")
+            return forbidden("user", "This link was made for another account.")
+        if tier.allows(request):
+            return None
+        if anonymous and tier.needs_login:
+            return self.login(request, tier.name)
+        logger.info("b2_access: 403 tier %s refused", tier.name)
+        return forbidden("tier", "Your account may not open this file.")
+
+    def login(self, request: HttpRequest, why: str) -> HttpResponse:
+        """Send an anonymous user to log in, then back to the link."""
+        from django.contrib.auth.views import redirect_to_login  # needs the app registry
+
+        logger.info("b2_access: login redirect (%s)", why)
+        login_url = str(self.conf.login_url or settings.LOGIN_URL)
+        return redirect_to_login(request.get_full_path(), login_url)
+
+    def redirect(self, storage: SignedB2Storage, grant: Grant) -> HttpResponse:
+        """Return the 302 to B2 for a granted file, or 503 when B2 cannot be reached."""
+        try:
+            url = self.authorizer.url(storage, grant)
+        except B2Unavailable as exc:
+            logger.warning("b2_access: 503 B2 unavailable for bucket %s", storage.config.bucket)
+            return unavailable(exc.retry_after)
+        except B2StorageError as exc:
+            logger.error("b2_access: 503 B2 refused: %s", exc)
+            return unavailable(30)
+        logger.debug("b2_access: 302 tier %s bucket %s", grant.tier, storage.config.bucket)
+        return redirect_to_b2(url)

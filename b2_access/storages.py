@@ -1,0 +1,185 @@
+"""Signed storages: ``url()`` returns a short-lived signed Django link, signed locally.
+
+``SignedB2Storage`` adds the options ``tier``, ``expires``, ``attachment`` and ``scope`` to
+``B2Storage``'s; ``PublicStorage``, ``LoggedInStorage`` and ``StaffStorage`` preset the tier.
+Every instance registers under its fingerprint (credentials, bucket and location), so the
+middleware finds it from a link, whether it came from ``STORAGES`` or ``FileField(storage=...)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.urls import get_script_prefix
+from django.utils.deconstruct import deconstructible
+
+from b2_storage import B2Storage, B2StorageError
+from b2_storage.exceptions import B2ConfigurationError
+
+from .conf import MAX_B2_SECONDS, get_access_settings, signing_keys
+from .signing import Grant, UrlSigner
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+ACCESS_OPTIONS = ("tier", "expires", "attachment", "scope")
+_registry: dict[str, SignedB2Storage] = {}
+_registry_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AccessOptions:
+    """The options a signed storage adds: who may follow its links, and for how long."""
+
+    tier: str
+    expires: int | None  # None: B2_ACCESS["expires"]
+    attachment: bool
+    scope: str  # "file", "bucket", or a name prefix
+
+    @classmethod
+    def parse(cls, options: dict[str, Any], default_tier: str, kind: str) -> AccessOptions:
+        """Validate the access options of a signed storage."""
+        expected = {"tier": str, "expires": int, "attachment": bool, "scope": str}
+        for key, value in options.items():
+            kind_ok = isinstance(value, expected[key]) and not (
+                key != "attachment" and isinstance(value, bool)
+            )
+            if not kind_ok:
+                raise B2ConfigurationError(
+                    f"{kind} option {key!r} must be {expected[key].__name__}, "
+                    f"got {type(value).__name__}."
+                )
+        expires = options.get("expires")
+        if expires is not None and not 1 <= expires <= MAX_B2_SECONDS:
+            raise B2ConfigurationError(f"{kind} option 'expires' must be 1 to {MAX_B2_SECONDS}.")
+        return cls(options.get("tier", default_tier), expires, options.get("attachment", False),
+                   options.get("scope", "file"))  # fmt: skip
+
+
+@deconstructible(path="b2_access.SignedB2Storage")
+class SignedB2Storage(B2Storage):
+    """A B2 storage whose ``url()`` is a signed, expiring link checked against a tier."""
+
+    options_kind = "SignedB2Storage"
+    default_tier = "logged_in"
+
+    def __init__(self, **options: Any) -> None:
+        access = {key: options.pop(key) for key in ACCESS_OPTIONS if key in options}
+        super().__init__(**options)
+        self.access = AccessOptions.parse(access, self.default_tier, self.options_kind)
+        config, scope = self.config, self.access.scope
+        identity = "\0".join(
+            (config.realm, config.application_key_id, config.bucket, config.location, scope)
+        )
+        self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
+        self._direct: bool | None = None
+        with _registry_lock:
+            _registry.setdefault(self.fingerprint, self)
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.access == getattr(other, "access", None)
+
+    def __hash__(self) -> int:
+        return super().__hash__()
+
+    def token_prefix(self, full_name: str) -> str:
+        """Return the B2 name prefix a download token for ``full_name`` covers (its scope)."""
+        scope = self.access.scope
+        if scope == "file":
+            return full_name
+        if scope == "bucket":
+            return ""
+        prefix = f"{self.config.location}/{scope}" if self.config.location else scope
+        return prefix if full_name.startswith(prefix) else full_name
+
+    def url(self, name: str | None) -> str:
+        """Return the signed link of ``name`` (the direct URL for a public tier on a public
+        bucket or behind ``cdn_url``)."""
+        if name is None:
+            raise ValueError("url() needs a file name.")
+        return self.signed_url(name)
+
+    def signed_url(
+        self,
+        name: str,
+        *,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+        attachment: bool | None = None,
+        filename: str | None = None,
+        cache_control: str | None = None,
+        expires: int | None = None,
+    ) -> str:
+        """Return a signed link to ``name``; with ``user``, only that user can follow it."""
+        self.b2_name(name)
+        if self.access.tier == "public" and user is None and self._is_direct():
+            return super().url(name)
+        conf = get_access_settings()
+        grant = Grant(
+            storage=self.fingerprint,
+            name=name,
+            tier=self.access.tier,
+            expires=expires or self.access.expires or conf.expires,
+            attachment=self.access.attachment if attachment is None else attachment,
+            filename=filename,
+            cache_control=cache_control,
+            user=None if user is None or user.pk is None else str(user.pk),
+        )
+        token = UrlSigner(signing_keys(), salt=conf.salt).sign(grant)
+        return f"{get_script_prefix()}{conf.url_prefix.lstrip('/')}{token}/{quote(name)}"
+
+    def _is_direct(self) -> bool:
+        if self._direct is None:
+            try:
+                self._direct = bool(self.config.cdn_url) or self.client.is_public()
+            except B2StorageError:
+                return False
+        return self._direct
+
+
+@deconstructible(path="b2_access.PublicStorage")
+class PublicStorage(SignedB2Storage):
+    """A signed storage for the ``public`` tier: anyone may follow its links."""
+
+    options_kind = "PublicStorage"
+    default_tier = "public"
+
+
+@deconstructible(path="b2_access.LoggedInStorage")
+class LoggedInStorage(SignedB2Storage):
+    """A signed storage for the ``logged_in`` tier: active, authenticated users."""
+
+    options_kind = "LoggedInStorage"
+    default_tier = "logged_in"
+
+
+@deconstructible(path="b2_access.StaffStorage")
+class StaffStorage(SignedB2Storage):
+    """A signed storage for the ``staff`` tier: active staff users."""
+
+    options_kind = "StaffStorage"
+    default_tier = "staff"
+
+
+def find_storage(fingerprint: str) -> SignedB2Storage | None:
+    """Return the signed storage with this fingerprint, loading ``STORAGES`` if needed."""
+    found = _registry.get(fingerprint)
+    if found is None:
+        for alias in getattr(settings, "STORAGES", {}):
+            try:
+                storages[alias]
+            except Exception:  # a broken unrelated alias must not break every link
+                continue
+        found = _registry.get(fingerprint)
+    return found
+
+
+def signed_storages() -> list[SignedB2Storage]:
+    """Return every signed storage created in this process."""
+    with _registry_lock:
+        return list(_registry.values())
