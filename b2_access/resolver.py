@@ -24,7 +24,7 @@ from b2_storage import B2StorageError, B2Unavailable
 from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, get_access_settings, signing_keys
 from .exceptions import InvalidToken, TokenExpired, UnknownTier
-from .signing import Grant, UrlSigner
+from .signing import Grant, signer_for
 from .storages import SignedB2Storage, find_storage
 from .tiers import tiers
 
@@ -82,7 +82,7 @@ class DownloadResolver:
         self.prefix = conf.url_prefix
         self.authorizer = authorizer
         self.lookup = lookup
-        self.signer = UrlSigner(signing_keys(), salt=conf.salt)
+        self.signer = signer_for(tuple(signing_keys()), conf.salt)
 
     @classmethod
     def from_settings(cls) -> DownloadResolver:

@@ -23,7 +23,7 @@ from b2_storage import B2Storage, B2StorageError
 from b2_storage.exceptions import B2ConfigurationError
 
 from .conf import MAX_B2_SECONDS, get_access_settings, signing_keys
-from .signing import Grant, UrlSigner
+from .signing import Grant, signer_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -130,7 +130,7 @@ class SignedB2Storage(B2Storage):
             cache_control=cache_control,
             user=None if user is None or user.pk is None else str(user.pk),
         )
-        token = UrlSigner(signing_keys(), salt=conf.salt).sign(grant)
+        token = signer_for(tuple(signing_keys()), conf.salt).sign(grant)
         return f"{get_script_prefix()}{conf.url_prefix.lstrip('/')}{token}/{quote(name)}"
 
     def _is_direct(self) -> bool:
