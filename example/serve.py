@@ -7,6 +7,7 @@ demo users and sample files if missing, and runs the site until Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import sys
@@ -60,10 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             call_command("runserver", f"{args.host}:{port}", use_reloader=False, skip_checks=True)
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

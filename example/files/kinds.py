@@ -36,7 +36,7 @@ KINDS = {
             PrivateFile,
             "logged_in",
             "Private files",
-            "Only the owner: a view checks it, then redirects with redirect_to_file.",
+            "Only the owner: a view checks it, then uses redirect_to_file.",
         ),  # fmt: skip
         Kind("videos", Video, "logged_in", "Videos", "Logged-in users; played from B2."),
     )
