@@ -77,7 +77,7 @@ B2_STORAGE = {
     "application_key": os.environ.get("EXAMPLE_B2_KEY", ""),
     "bucket": PRIVATE_BUCKET,
 }
-B2_ACCESS = {"url_prefix": "/b2/", "expires": 300}
+B2_ACCESS = {"url_prefix": "/b2/", "expires": int(os.environ.get("EXAMPLE_LINK_EXPIRES", "300"))}
 
 
 def _signed(backend: str, **options: object) -> dict[str, object]:
