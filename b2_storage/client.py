@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ UNAVAILABLE = (
     B2ConnectionError, B2RequestTimeout, ConnectionReset, MaxRetriesExceeded, ServiceError,
     TooManyRequests,
 )  # fmt: skip
+MAX_THROTTLE_WAIT = 10.0
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str], B2Api] = {}
 
@@ -71,6 +73,16 @@ def translate_errors(name: str) -> Iterator[None]:
         raise B2Unavailable(f"B2 could not be reached while handling {name!r}.") from exc
     except B2Error as exc:
         raise B2StorageError(f"B2 refused an operation on {name!r}: {type(exc).__name__}.") from exc
+
+
+def _retry_throttled(operation: Callable[[], T], attempts: int = 5) -> T:
+    """Run an upload again after a 429: b2sdk retries 503s on uploads but not 429s."""
+    for _ in range(attempts - 1):
+        try:
+            return operation()
+        except TooManyRequests as exc:
+            time.sleep(min(float(exc.retry_after_seconds or 1), MAX_THROTTLE_WAIT))
+    return operation()
 
 
 def _error_code(response: requests.Response) -> str:
@@ -225,13 +237,21 @@ class B2Client:
         source = UploadSourceStream(opener, stream_length=size)
 
         def run() -> Any:
-            return self.bucket.create_file(
-                [WriteIntent(source)], name, content_type=content_type, file_info=file_info,
-                recommended_upload_part_size=part, min_part_size=min(part, size or 1),
-                max_part_size=part,
-            )  # fmt: skip
+            return _retry_throttled(
+                lambda: self._create_file(source, name, content_type, file_info, part, size)
+            )
 
         return _meta(self.call(name, run))
+
+    def _create_file(
+        self, source: Any, name: str, content_type: str, file_info: dict[str, str], part: int,
+        size: int,
+    ) -> Any:  # fmt: skip
+        return self.bucket.create_file(
+            [WriteIntent(source)], name, content_type=content_type, file_info=file_info,
+            recommended_upload_part_size=part, min_part_size=min(part, size or 1),
+            max_part_size=part,
+        )  # fmt: skip
 
     def upload_stream(
         self, name: str, stream: IO[bytes], content_type: str, file_info: dict[str, str]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import IO, Any
 from urllib.parse import quote
@@ -149,14 +151,21 @@ class B2Storage(Storage):
         self, full: str, content: File[Any], content_type: str, file_info: dict[str, str]
     ) -> FileMeta:
         path = getattr(content, "temporary_file_path", None)
-        size = _known_size(content)
-        if callable(path):
-            return self.client.upload(full, lambda: open(path(), "rb"), size or 0, content_type,
-                                      file_info)  # fmt: skip
+        if callable(path):  # Django's TemporaryUploadedFile: read the file on disk
+            with open(path(), "rb") as local:
+                size = os.fstat(local.fileno()).st_size
+                view = _SharedSeekable(local)
+                return self.client.upload(full, view.open, size, content_type, file_info)
         stream = content.file if content.file is not None else content
-        if size is not None and _seekable(stream):
+        if _is_text(stream):  # encode as UTF-8, spooled to disk past one part
+            with _encoded_spool(stream, self.config.part_size) as spool:
+                size = spool.tell()
+                view = _SharedSeekable(spool)
+                return self.client.upload(full, view.open, size, content_type, file_info)
+        known = _known_size(content)
+        if known is not None and _seekable(stream):
             view = _SharedSeekable(stream)
-            return self.client.upload(full, view.open, size, content_type, file_info)
+            return self.client.upload(full, view.open, known, content_type, file_info)
         return self.client.upload_stream(full, stream, content_type, file_info)
 
     def delete(self, name: str) -> None:
@@ -169,16 +178,17 @@ class B2Storage(Storage):
         """Return whether ``name`` is in the bucket (``False`` too when overwriting is allowed)."""
         return self._file_meta(name) is not None
 
-    def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        """Return ``name`` itself when ``allow_overwrite``, else Django's next free name."""
+    def is_name_available(self, name: str, max_length: int | None = None) -> bool:
+        """With ``allow_overwrite``, any name that fits is available (Django's own rule)."""
         if self.config.allow_overwrite:
-            self.b2_name(name)
-            if max_length is not None and len(name) > max_length:
-                raise SuspiciousFileOperation(
-                    f"Storage can not find an available filename for {name!r}."
-                )
-            return name
-        return super().get_available_name(name, max_length)
+            return not (max_length and len(name) > max_length)
+        return super().is_name_available(name, max_length=max_length)
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        """With ``allow_overwrite``, keep the name (Django then only shortens it to fit)."""
+        if self.config.allow_overwrite:
+            return f"{file_root}{file_ext}"
+        return super().get_alternative_name(file_root, file_ext)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         """Return the directories and files directly under ``path``."""
@@ -230,6 +240,26 @@ def _known_size(content: File[Any]) -> int | None:
     except (AttributeError, OSError, TypeError, ValueError):
         return None
     return int(size) if size is not None else None
+
+
+def _is_text(stream: Any) -> bool:
+    if isinstance(stream, io.TextIOBase):
+        return True
+    try:
+        return isinstance(stream.read(0), str)
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def _encoded_spool(stream: Any, memory_limit: int) -> Iterator[IO[bytes]]:
+    """Yield the UTF-8 bytes of a text stream in a spool (memory up to a limit, then disk)."""
+    with suppress(AttributeError, OSError, ValueError):
+        stream.seek(0)
+    with tempfile.SpooledTemporaryFile(max_size=memory_limit) as spool:
+        while chunk := stream.read(64 * 1024):
+            spool.write(chunk.encode("utf-8"))
+        yield spool
 
 
 def _seekable(stream: Any) -> bool:

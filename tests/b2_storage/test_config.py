@@ -1,0 +1,182 @@
+"""B2Storage options: validation, settings defaults, identity, laziness and the metadata cache."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from b2sdk.v2 import B2Api
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.test import override_settings
+from freezegun import freeze_time
+
+from b2_storage import B2ConfigurationError, B2Storage
+from b2_storage.emulator import LocalB2
+
+from .conftest import PART, MakeStorage
+
+SECRET = "SECRET-VALUE-1234567890"
+
+
+def total_calls(server: LocalB2) -> int:
+    return sum(server.calls.values())
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"colour": SECRET}, "colour"),
+        ({"part_size": SECRET}, "part_size"),
+        ({"application_key": 1234567890123}, "application_key"),
+        ({"allow_overwrite": SECRET}, "allow_overwrite"),
+        ({"part_size": True}, "part_size"),
+        ({"file_info": {"owner": 1234567890123}}, "file_info"),
+        ({"create_bucket": SECRET}, "create_bucket"),
+        ({"location": "/media/"}, "location"),
+    ],
+)
+def test_bad_option_names_the_key_not_the_value(
+    b2: LocalB2, bucket: str, options: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(B2ConfigurationError) as raised:
+        B2Storage(**{**b2.storage_options(bucket), **options})
+    message = str(raised.value)
+    assert repr(key) in message
+    assert SECRET not in message and "1234567890123" not in message
+    assert b2.application_key not in message
+    assert isinstance(raised.value, ImproperlyConfigured)
+
+
+@pytest.mark.parametrize("missing", ["bucket", "application_key_id", "application_key"])
+def test_missing_required_option(b2: LocalB2, bucket: str, missing: str) -> None:
+    options = b2.storage_options(bucket)
+    del options[missing]
+    with pytest.raises(B2ConfigurationError, match=f"'{missing}' is required"):
+        B2Storage(**options)
+
+
+def test_settings_defaults_are_merged_with_kwargs(b2: LocalB2, bucket: str, sdk: B2Api) -> None:
+    defaults = {**b2.storage_options(bucket), "part_size": PART + 1, "location": "from-settings"}
+    with override_settings(B2_STORAGE=defaults):
+        storage = B2Storage(location="from-kwargs")
+        assert (storage.config.part_size, storage.config.location) == (PART + 1, "from-kwargs")
+        assert storage.config.bucket == bucket
+        storage.save("merged.txt", ContentFile(b"m"))
+        assert not B2Storage().exists("merged.txt")  # the settings' location
+        assert B2Storage(location="from-kwargs", metadata_cache=False).exists("merged.txt")
+    names = [v.file_name for v, _ in sdk.get_bucket_by_name(bucket).ls("", recursive=True)]
+    assert names == ["from-kwargs/merged.txt"]
+
+
+def test_deconstruct(b2: LocalB2, bucket: str) -> None:
+    options = b2.storage_options(bucket, location="media", part_size=PART)
+    path, args, kwargs = B2Storage(**options).deconstruct()
+    assert (path, args, kwargs) == ("b2_storage.B2Storage", (), options)
+
+
+def test_equality(make_storage: MakeStorage, tmp_path: Any) -> None:
+    storage = make_storage(location="media")
+    assert storage == make_storage(location="media")
+    assert hash(storage) == hash(make_storage(location="media"))
+    assert storage != make_storage(location="other")
+    assert storage != make_storage(location="media", allow_overwrite=True)
+    assert storage != FileSystemStorage(location=tmp_path)
+
+
+def test_repr_hides_the_application_key(make_storage: MakeStorage, b2: LocalB2) -> None:
+    storage = make_storage(location="media")
+    storage.save("r.txt", ContentFile(b"r"))
+    for text in (repr(storage), str(storage), repr(storage.config), repr(storage.client)):
+        assert b2.application_key not in text
+    assert repr(storage) == f"B2Storage(bucket={storage.config.bucket!r}, location='media')"
+
+
+def test_construction_makes_no_call(make_storage: MakeStorage, b2: LocalB2) -> None:
+    make_storage(location="media", create_bucket=True)
+    assert dict(b2.calls) == {}
+
+
+def test_authorize_on_init(make_storage: MakeStorage, b2: LocalB2) -> None:
+    make_storage(authorize_on_init=True)
+    assert b2.calls["b2_authorize_account"] == 1
+
+
+def test_validate_on_init_looks_the_bucket_up(make_storage: MakeStorage, b2: LocalB2) -> None:
+    make_storage(validate_on_init=True)
+    assert b2.calls["b2_list_buckets"] == 1
+    with pytest.raises(B2ConfigurationError, match="no-such-bucket-1"):
+        make_storage(bucket="no-such-bucket-1", validate_on_init=True)
+
+
+def test_authorize_on_init_checks_the_part_size(make_storage: MakeStorage) -> None:
+    with pytest.raises(B2ConfigurationError, match="'part_size' must be at least 100000"):
+        make_storage(part_size=99_999, authorize_on_init=True)
+
+
+def test_missing_bucket_is_named_on_first_use(make_storage: MakeStorage, b2: LocalB2) -> None:
+    storage = make_storage(bucket="no-such-bucket-2")
+    assert dict(b2.calls) == {}
+    with pytest.raises(B2ConfigurationError, match="'no-such-bucket-2'") as raised:
+        storage.exists("a.txt")
+    assert "create_bucket" in str(raised.value)
+
+
+@pytest.mark.parametrize(("create", "bucket_type"), [(True, "allPrivate"), ("allPublic",) * 2])
+def test_create_bucket(
+    make_storage: MakeStorage, sdk: B2Api, create: bool | str, bucket_type: str, b2: LocalB2
+) -> None:
+    name = f"created-{uuid.uuid4().hex}"
+    storage = make_storage(bucket=name, create_bucket=create)
+    assert sdk.list_buckets(bucket_name=name) == []
+    storage.save("first.txt", ContentFile(b"first"))
+    [created] = sdk.list_buckets(bucket_name=name)
+    assert created.type_ == bucket_type
+    assert [v.file_name for v, _ in created.ls("")] == ["first.txt"]
+    assert b2.calls["b2_create_bucket"] == 1
+
+
+def test_metadata_cache_saves_calls(make_storage: MakeStorage, b2: LocalB2) -> None:
+    storage = make_storage()
+    storage.save("cached.txt", ContentFile(b"12345"))
+    b2.reset_calls()
+    assert storage.exists("cached.txt") and storage.size("cached.txt") == 5
+    assert storage.exists("cached.txt") and not storage.exists("absent.txt")
+    assert not storage.exists("absent.txt")
+    assert b2.calls["b2_download_file_by_name"] == 1  # only absent.txt was looked up
+    assert total_calls(b2) == 1
+
+
+def test_without_metadata_cache_every_lookup_calls(make_storage: MakeStorage, b2: LocalB2) -> None:
+    storage = make_storage(metadata_cache=False)
+    storage.save("uncached.txt", ContentFile(b"12345"))
+    b2.reset_calls()
+    assert storage.exists("uncached.txt") and storage.exists("uncached.txt")
+    assert b2.calls["b2_download_file_by_name"] == 2
+
+
+def test_own_writes_invalidate_the_cache(make_storage: MakeStorage) -> None:
+    storage = make_storage(allow_overwrite=True)
+    assert not storage.exists("w.txt")
+    storage.save("w.txt", ContentFile(b"one"))
+    assert storage.exists("w.txt") and storage.size("w.txt") == 3
+    storage.save("w.txt", ContentFile(b"three"))
+    assert storage.size("w.txt") == 5
+    with storage.open("w.txt", "wb") as f:
+        f.write(b"seven!!")
+    assert storage.size("w.txt") == 7
+    storage.delete("w.txt")
+    assert not storage.exists("w.txt")
+
+
+def test_metadata_cache_expires(make_storage: MakeStorage, b2: LocalB2) -> None:
+    with freeze_time("2030-01-01 12:00:00") as frozen:
+        storage = make_storage(metadata_cache={"ttl": 5, "maxsize": 10})
+        other = make_storage(metadata_cache=False, allow_overwrite=True)
+        storage.save("ttl.txt", ContentFile(b"1"))
+        other.save("ttl.txt", ContentFile(b"22"))
+        assert storage.size("ttl.txt") == 1  # stale, within the TTL
+        frozen.tick(6)
+        assert storage.size("ttl.txt") == 2

@@ -1,0 +1,11 @@
+"""A Django app whose models use B2 storages, for the B2Storage tests only."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class TestAppConfig(AppConfig):
+    name = "tests.testapp"
+    label = "testapp"
+    default_auto_field = "django.db.models.BigAutoField"
