@@ -12,8 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import partial
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -36,6 +34,7 @@ from b2sdk.v2.exception import (
 from .account_info import make_account_info
 from .config import StorageConfig
 from .exceptions import B2ConfigurationError, B2FileNotFound, B2StorageError, B2Unavailable
+from .meta import FileMeta, file_meta
 
 T = TypeVar("T")
 UNAVAILABLE = (
@@ -45,17 +44,6 @@ UNAVAILABLE = (
 MAX_THROTTLE_WAIT = 10.0
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str], B2Api] = {}
-
-
-@dataclass(frozen=True)
-class FileMeta:
-    """What the storage needs to know of a file's newest version."""
-
-    file_id: str
-    size: int
-    uploaded_at: datetime
-    content_type: str
-    action: str = "upload"
 
 
 @contextmanager
@@ -90,20 +78,6 @@ def _error_code(response: requests.Response) -> str:
         return str(response.json().get("code", ""))
     except ValueError:
         return ""
-
-
-def _millis(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-
-
-def _meta(version: Any) -> FileMeta:
-    return FileMeta(
-        version.id_,
-        int(version.size),
-        _millis(version.upload_timestamp),
-        version.content_type or "application/octet-stream",
-        getattr(version, "action", None) or "upload",
-    )
 
 
 class B2Client:
@@ -185,14 +159,14 @@ class B2Client:
             version = self.call(name, lambda: self.bucket.get_file_info_by_name(name))
         except B2FileNotFound:
             return None
-        return _meta(version)
+        return file_meta(version)
 
     def versions(self, name: str) -> list[FileMeta]:
         """Return every version of exactly ``name`` (hide markers included), newest first."""
 
         def collect() -> list[FileMeta]:
             versions = self.bucket.list_file_versions(name)
-            return [_meta(v) for v in versions if v.file_name == name]
+            return [file_meta(v) for v in versions if v.file_name == name]
 
         return self.call(name, collect)
 
@@ -241,7 +215,7 @@ class B2Client:
                 lambda: self._create_file(source, name, content_type, file_info, part, size)
             )
 
-        return _meta(self.call(name, run))
+        return file_meta(self.call(name, run))
 
     def _create_file(
         self, source: Any, name: str, content_type: str, file_info: dict[str, str], part: int,
@@ -265,7 +239,7 @@ class B2Client:
                 recommended_upload_part_size=part, min_part_size=part, max_part_size=part,
             )  # fmt: skip
 
-        return _meta(self.call(name, run))
+        return file_meta(self.call(name, run))
 
     def cancel_unfinished(self, name: str) -> int:
         """Cancel the unfinished large files of exactly ``name``; return how many."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import mimetypes
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 from cachetools import TTLCache
@@ -22,11 +20,13 @@ from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
-from .client import B2Client, FileMeta
+from .client import B2Client
 from .config import StorageConfig
 from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
 from .files import B2File
+from .meta import FileMeta
 from .names import b2_name_problem
+from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
 
 _MISSING = object()
 
@@ -154,17 +154,17 @@ class B2Storage(Storage):
         if callable(path):  # Django's TemporaryUploadedFile: read the file on disk
             with open(path(), "rb") as local:
                 size = os.fstat(local.fileno()).st_size
-                view = _SharedSeekable(local)
+                view = SharedSeekable(local)
                 return self.client.upload(full, view.open, size, content_type, file_info)
         stream = content.file if content.file is not None else content
-        if _is_text(stream):  # encode as UTF-8, spooled to disk past one part
-            with _encoded_spool(stream, self.config.part_size) as spool:
+        if is_text(stream):  # encode as UTF-8, spooled to disk past one part
+            with encoded_spool(stream, self.config.part_size) as spool:
                 size = spool.tell()
-                view = _SharedSeekable(spool)
+                view = SharedSeekable(spool)
                 return self.client.upload(full, view.open, size, content_type, file_info)
-        known = _known_size(content)
-        if known is not None and _seekable(stream):
-            view = _SharedSeekable(stream)
+        known = known_size(content)
+        if known is not None and seekable(stream):
+            view = SharedSeekable(stream)
             return self.client.upload(full, view.open, known, content_type, file_info)
         return self.client.upload_stream(full, stream, content_type, file_info)
 
@@ -232,85 +232,3 @@ class B2Storage(Storage):
 
 def _localize(value: datetime) -> datetime:
     return value if settings.USE_TZ else timezone.make_naive(value)
-
-
-def _known_size(content: File[Any]) -> int | None:
-    try:
-        size = content.size
-    except (AttributeError, OSError, TypeError, ValueError):
-        return None
-    return int(size) if size is not None else None
-
-
-def _is_text(stream: Any) -> bool:
-    if isinstance(stream, io.TextIOBase):
-        return True
-    try:
-        return isinstance(stream.read(0), str)
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-@contextmanager
-def _encoded_spool(stream: Any, memory_limit: int) -> Iterator[IO[bytes]]:
-    """Yield the UTF-8 bytes of a text stream in a spool (memory up to a limit, then disk)."""
-    with suppress(AttributeError, OSError, ValueError):
-        stream.seek(0)
-    with tempfile.SpooledTemporaryFile(max_size=memory_limit) as spool:
-        while chunk := stream.read(64 * 1024):
-            spool.write(chunk.encode("utf-8"))
-        yield spool
-
-
-def _seekable(stream: Any) -> bool:
-    try:
-        return bool(stream.seekable())
-    except (AttributeError, ValueError):
-        return False
-
-
-class _SharedSeekable:
-    """Independent read positions over one seekable stream, so b2sdk can read parts in
-    parallel threads: each ``open()`` is a view that seeks and reads under one lock."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._lock = threading.Lock()
-
-    def open(self) -> io.RawIOBase:
-        return _View(self._stream, self._lock)
-
-
-class _View(io.RawIOBase):
-    def __init__(self, stream: IO[bytes], lock: threading.Lock) -> None:
-        super().__init__()
-        self._stream, self._lock, self._pos = stream, lock, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        with self._lock:
-            self._stream.seek(self._pos)
-            data = self._stream.read(len(view))
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence == io.SEEK_END:
-            with self._lock:
-                offset += self._stream.seek(0, io.SEEK_END)
-        self._pos = offset
-        return offset
-
-    def tell(self) -> int:
-        return self._pos

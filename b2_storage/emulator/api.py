@@ -12,8 +12,9 @@ from typing import Any
 
 from .engine import MAX_DOWNLOAD_AUTH_SECONDS, Engine, Key, now_ms
 from .errors import B2Error, bad_request
-from .files import FileEngine, Folder, check_name
-from .store import BucketRow, FileRow, PartRow
+from .files import FileEngine, check_name
+from .rows import BucketRow
+from .wire import bucket_json, file_json, part_json
 
 DOWNLOAD_OVERRIDES = (
     "b2ContentDisposition", "b2ContentLanguage", "b2Expires", "b2CacheControl",
@@ -57,105 +58,6 @@ class Call:
         if isinstance(value, bool) or not 1 <= value <= maximum:
             raise bad_request(f"{name} must be between 1 and {maximum}")
         return int(value)
-
-
-def bucket_json(engine: Engine, bucket: BucketRow) -> dict[str, Any]:
-    """Return a bucket as B2 describes it."""
-    return {
-        "accountId": engine.account_id,
-        "bucketId": bucket.bucket_id,
-        "bucketName": bucket.name,
-        "bucketType": bucket.type,
-        "bucketInfo": bucket.info,
-        "corsRules": bucket.cors,
-        "lifecycleRules": bucket.lifecycle,
-        "options": [],
-        "revision": bucket.revision,
-        "defaultServerSideEncryption": {"isClientAuthorizedToRead": True, "value": {"mode": None}},
-        "fileLockConfiguration": {
-            "isClientAuthorizedToRead": True,
-            "value": {
-                "defaultRetention": {"mode": None, "period": None},
-                "isFileLockEnabled": False,
-            },
-        },
-        "replicationConfiguration": {"isClientAuthorizedToRead": True, "value": None},
-    }
-
-
-def file_json(engine: Engine, row: FileRow | Folder) -> dict[str, Any]:
-    """Return a file version (or a listing's folder) as B2 describes it."""
-    if isinstance(row, Folder):
-        return {
-            "action": "folder",
-            "fileName": row.name,
-            "fileId": None,
-            "contentLength": 0,
-            "contentSha1": None,
-            "contentType": None,
-            "fileInfo": {},
-            "uploadTimestamp": 0,
-        }
-    body: dict[str, Any] = {
-        "accountId": engine.account_id,
-        "action": row.action,
-        "bucketId": row.bucket_id,
-        "contentLength": row.size,
-        "contentMd5": None,
-        "contentSha1": row.sha1,
-        "contentType": row.content_type or None,
-        "fileId": row.file_id,
-        "fileInfo": row.info,
-        "fileName": row.name,
-        "uploadTimestamp": row.upload_ts,
-        "serverSideEncryption": {"mode": None},
-        "replicationStatus": None,
-    }
-    if row.action != "hide":
-        body["fileRetention"] = {"isClientAuthorizedToRead": True, "value": {"mode": None}}
-        body["legalHold"] = {"isClientAuthorizedToRead": True, "value": None}
-    return body
-
-
-def part_json(file_id: str, part: PartRow) -> dict[str, Any]:
-    """Return one part of a large file as B2 describes it."""
-    return {
-        "fileId": file_id,
-        "partNumber": part.part_number,
-        "contentLength": part.size,
-        "contentSha1": part.sha1,
-        "contentMd5": None,
-        "uploadTimestamp": part.upload_ts,
-    }
-
-
-def authorize_json(call: Call, key: Key, token: str) -> dict[str, Any]:
-    """Return b2_authorize_account's answer in the shape of the call's API version."""
-    settings = call.engine.settings
-    bucket_name = None
-    if key.bucket_id is not None:
-        found = call.engine.store.bucket_by(bucket_id=key.bucket_id)
-        bucket_name = found.name if found is not None else None
-    storage: dict[str, Any] = {
-        "absoluteMinimumPartSize": settings.min_part_size,
-        "recommendedPartSize": settings.recommended_part_size,
-        "apiUrl": call.base_url,
-        "downloadUrl": call.base_url,
-        "s3ApiUrl": call.base_url,
-        "infoType": "storageApi",
-    }
-    restriction = {"capabilities": list(key.capabilities), "namePrefix": key.name_prefix}
-    if call.version == "v3":
-        storage.update(restriction, bucketId=key.bucket_id, bucketName=bucket_name)
-    else:
-        buckets = [] if key.bucket_id is None else [{"id": key.bucket_id, "name": bucket_name}]
-        storage["allowed"] = {**restriction, "buckets": buckets}
-    return {
-        "accountId": call.engine.account_id,
-        "authorizationToken": token,
-        "apiInfo": {"storageApi": storage},
-        "applicationKeyExpirationTimestamp": None,
-    }
 
 
 def _own_bucket(call: Call, capability: str, bucket_id: str | None = None) -> tuple[Key, BucketRow]:

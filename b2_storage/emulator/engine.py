@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import B2Error, bad_request, unauthorized
-from .store import BucketRow, Store
+from .rows import BucketRow
+from .store import Store
 from .tokens import TokenSigner
 
 ALL_CAPABILITIES = (

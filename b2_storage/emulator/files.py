@@ -15,7 +15,7 @@ from typing import BinaryIO, Protocol
 from ..names import b2_name_problem
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, not_found
-from .store import FileRow, PartRow
+from .rows import FileRow, PartRow
 
 CHUNK = 1024 * 1024
 HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")

@@ -16,13 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .api import HANDLERS, Call, authorize_json, file_json, part_json, unknown_endpoint
+from .api import HANDLERS, Call, unknown_endpoint
 from .engine import Engine
 from .errors import B2Error, bad_request, unauthorized
 from .faults import Faults
 from .files import FileEngine
-from .store import FileRow
+from .rows import FileRow
 from .transfer import authorize_download, download_headers, parse_range, parse_upload
+from .wire import authorize_json, file_json, part_json
 
 logger = logging.getLogger(__name__)
 MAX_JSON_BODY = 1024 * 1024

@@ -14,9 +14,11 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from .rows import BucketRow, FileRow, PartRow, bucket_row, file_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,62 +43,6 @@ CREATE TABLE IF NOT EXISTS parts (
 FILE_COLUMNS = (
     "serial, file_id, bucket_id, name, action, size, sha1, content_type, info, upload_ts, segments"
 )
-
-
-@dataclass(frozen=True)
-class FileRow:
-    """One file version: an upload, a hide marker, or a started large file."""
-
-    serial: int
-    file_id: str
-    bucket_id: str
-    name: str
-    action: str  # "upload", "hide" or "start"
-    size: int
-    sha1: str
-    content_type: str
-    info: dict[str, str]
-    upload_ts: int
-    segments: list[tuple[str, int]] = field(default_factory=list)  # (blob, size) in order
-
-
-@dataclass(frozen=True)
-class PartRow:
-    """One uploaded part of a large file."""
-
-    part_number: int
-    size: int
-    sha1: str
-    upload_ts: int
-    blob: str
-
-
-@dataclass(frozen=True)
-class BucketRow:
-    """One bucket."""
-
-    bucket_id: str
-    name: str
-    type: str
-    info: dict[str, str]
-    cors: list[Any]
-    lifecycle: list[Any]
-    revision: int
-
-
-def _file_row(row: tuple[Any, ...]) -> FileRow:
-    segments = [(blob, size) for blob, size in json.loads(row[10])]
-    serial, file_id, bucket_id, name, action, size, sha1, content_type = row[:8]
-    info = json.loads(row[8])
-    return FileRow(
-        serial, file_id, bucket_id, name, action, size, sha1, content_type, info, row[9], segments
-    )
-
-
-def _bucket_row(row: tuple[Any, ...]) -> BucketRow:
-    return BucketRow(
-        row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), json.loads(row[5]), row[6]
-    )
 
 
 class Store:
@@ -204,7 +150,7 @@ class Store:
     def buckets(self) -> list[BucketRow]:
         """Return every bucket, ordered by name."""
         rows = self._run("SELECT * FROM buckets ORDER BY name").fetchall()
-        return [_bucket_row(row) for row in rows]
+        return [bucket_row(row) for row in rows]
 
     def bucket_by(
         self, *, bucket_id: str | None = None, name: str | None = None
@@ -212,7 +158,7 @@ class Store:
         """Return the bucket with this id or name, or ``None``."""
         column, value = ("bucket_id", bucket_id) if bucket_id is not None else ("name", name)
         row = self._run(f"SELECT * FROM buckets WHERE {column} = ?", value).fetchone()
-        return None if row is None else _bucket_row(row)
+        return None if row is None else bucket_row(row)
 
     def delete_bucket(self, bucket_id: str) -> None:
         """Delete a bucket row."""
@@ -257,7 +203,7 @@ class Store:
     def file_by_id(self, file_id: str) -> FileRow | None:
         """Return the file version with this id, or ``None``."""
         row = self._run(f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = ?", file_id).fetchone()
-        return None if row is None else _file_row(row)
+        return None if row is None else file_row(row)
 
     def delete_file(self, file_id: str) -> None:
         """Delete one file version row."""
@@ -271,7 +217,7 @@ class Store:
             bucket_id,
             name,
         ).fetchone()
-        return None if row is None else _file_row(row)
+        return None if row is None else file_row(row)
 
     def versions_from(self, bucket_id: str, start_name: str, batch: int = 500) -> Iterator[FileRow]:
         """Yield versions with names >= ``start_name``, by name (UTF-8 bytes), newest first."""
@@ -291,7 +237,7 @@ class Store:
                 batch,
             ).fetchall()
             for row in rows:
-                yield _file_row(row)
+                yield file_row(row)
             if len(rows) < batch:
                 return
             cursor_name, cursor_serial = rows[-1][3], rows[-1][0]
@@ -309,7 +255,7 @@ class Store:
             start,
             limit,
         ).fetchall()
-        return [_file_row(row) for row in rows]
+        return [file_row(row) for row in rows]
 
     # -- parts ---------------------------------------------------------------------------
     def put_part(self, file_id: str, part: PartRow) -> str | None:

@@ -14,7 +14,7 @@ from .api import DOWNLOAD_OVERRIDES
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, unauthorized
 from .files import check_info, check_name, content_type_for
-from .store import FileRow
+from .rows import FileRow
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 INFO_HEADER = "x-bz-info-"
