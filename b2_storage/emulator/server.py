@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import socket
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,7 @@ from .wire import authorize_json, file_json, part_json
 
 logger = logging.getLogger(__name__)
 MAX_JSON_BODY = 1024 * 1024
+SECRET_IN_QUERY = re.compile(r"(Authorization)=[^&\s\"]*")
 API_VERSIONS = ("v3", "v4")
 
 
@@ -61,8 +63,9 @@ class B2RequestHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (Django's name)
-        logger.debug("%s " + format, self.address_string(), *args)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        message = SECRET_IN_QUERY.sub(r"\1=<hidden>", format % args)
+        logger.debug("%s %s", self.address_string(), message)
 
     def do_GET(self) -> None:
         self._handle()
