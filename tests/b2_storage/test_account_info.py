@@ -1,0 +1,66 @@
+"""The account-info backends: each works, heals itself, and the shared one holds no key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.core.files.base import ContentFile
+from django.test import override_settings
+
+from b2_storage import B2Storage
+from b2_storage.emulator import LocalB2
+
+from .conftest import MakeBucket
+
+
+def file_cache(location: Path) -> dict[str, Any]:
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "b2": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+               "LOCATION": str(location)},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["django-cache", "sqlite", "memory"])
+def test_each_backend_saves_and_reads(
+    backend: str, b2: LocalB2, make_bucket: MakeBucket, tmp_path: Path
+) -> None:
+    account_info: dict[str, Any] = {"backend": backend}
+    if backend == "sqlite":
+        account_info["path"] = str(tmp_path / "account.sqlite")
+    with override_settings(CACHES=file_cache(tmp_path / "cache")):
+        storage = B2Storage(**b2.storage_options(make_bucket(), account_info=account_info))
+        storage.save("hello.txt", ContentFile(b"hello"))
+        with storage.open("hello.txt") as handle:
+            assert handle.read() == b"hello"
+    if backend == "sqlite":
+        assert (tmp_path / "account.sqlite").stat().st_size > 0
+
+
+def test_shared_cache_never_holds_the_application_key(
+    b2: LocalB2, make_bucket: MakeBucket, tmp_path: Path
+) -> None:
+    location = tmp_path / "cache"
+    with override_settings(CACHES=file_cache(location)):
+        storage = B2Storage(**b2.storage_options(make_bucket()))
+        storage.save("a.txt", ContentFile(b"a"))
+        entries = list(location.iterdir())
+        assert entries, "the account info should be in the shared cache"
+        stored = b"".join(path.read_bytes() for path in entries)
+        assert b2.application_key.encode() not in stored
+        assert b2.application_key_id.encode() not in stored
+
+
+def test_a_flushed_shared_cache_means_authorize_again(
+    b2: LocalB2, make_bucket: MakeBucket, tmp_path: Path
+) -> None:
+    with override_settings(CACHES=file_cache(tmp_path / "cache")):
+        storage = B2Storage(**b2.storage_options(make_bucket(), metadata_cache=False))
+        storage.save("a.txt", ContentFile(b"a"))
+        before = b2.calls["b2_authorize_account"]
+        caches["b2"].clear()
+        assert storage.exists("a.txt")
+        assert b2.calls["b2_authorize_account"] == before + 1
