@@ -75,11 +75,12 @@ def overrides_for(grant: Grant) -> Overrides:
 class DownloadAuthorizer:
     """Turn grants into B2 download URLs, caching B2 tokens in process and in a shared cache."""
 
-    def __init__(self, conf: AccessSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, conf: AccessSettings, clock: Callable[[], float] | None = None) -> None:
         self.conf = conf
-        self._clock = clock
+        # Look the clocks up at each call (not at import) so that frozen time applies.
+        self._clock = clock or (lambda: time.time())
         self._local: TLRUCache[str, CachedToken] = TLRUCache(
-            maxsize=conf.local_cache_size, ttu=self._until, timer=time.monotonic
+            maxsize=conf.local_cache_size, ttu=self._until, timer=lambda: time.monotonic()
         )
         self._guard = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}

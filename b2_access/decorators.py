@@ -15,7 +15,7 @@ from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse
 
-from .resolver import DownloadResolver
+from .resolver import shared_resolver
 from .signing import Grant
 from .storages import SignedB2Storage
 
@@ -31,7 +31,7 @@ def require_tier(name: str) -> Callable[[ViewFunc], ViewFunc]:
         if iscoroutinefunction(view_func):
 
             async def _async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                resolver = DownloadResolver.from_settings()
+                resolver = shared_resolver()
                 refusal = await sync_to_async(resolver.check_access)(request, name)
                 if refusal is not None:
                     return refusal
@@ -41,7 +41,7 @@ def require_tier(name: str) -> Callable[[ViewFunc], ViewFunc]:
         else:
 
             def _sync_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                refusal = DownloadResolver.from_settings().check_access(request, name)
+                refusal = shared_resolver().check_access(request, name)
                 if refusal is not None:
                     return refusal
                 return view_func(request, *args, **kwargs)
@@ -77,7 +77,7 @@ def _respond(request: HttpRequest, result: Any) -> HttpResponse:
     if isinstance(result, HttpResponse):
         return result  # the view refused (403, 404, a redirect) on its own terms
     storage, name, options = _target(result)
-    resolver = DownloadResolver.from_settings()
+    resolver = shared_resolver()
     grant = Grant(storage.fingerprint, name, "public", 1,
                   attachment=bool(options.get("attachment", storage.access.attachment)),
                   filename=options.get("filename"),

@@ -12,7 +12,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
-from .resolver import DownloadResolver
+from .resolver import DownloadResolver, shared_resolver
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -25,20 +25,27 @@ class B2AccessMiddleware:
 
     def __init__(self, get_response: GetResponse, resolver: DownloadResolver | None = None) -> None:
         self.get_response = get_response
-        self.resolver = resolver or DownloadResolver.from_settings()
+        self._resolver = resolver  # None: the shared one, which follows settings changes
         self._is_async = iscoroutinefunction(get_response)
         if self._is_async:
             markcoroutinefunction(self)
 
+    @property
+    def resolver(self) -> DownloadResolver:
+        """Return the resolver: the one given, else the process's shared one."""
+        return self._resolver or shared_resolver()
+
     def __call__(self, request: HttpRequest) -> Any:
         if self._is_async:
             return self.__acall__(request)
-        if not self.resolver.matches(request.path_info):
+        resolver = self.resolver
+        if not resolver.matches(request.path_info):
             return self.get_response(request)
-        return self.resolver.respond(request)
+        return resolver.respond(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if not self.resolver.matches(request.path_info):
+        resolver = self.resolver
+        if not resolver.matches(request.path_info):
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        return await sync_to_async(self.resolver.respond)(request)
+        return await sync_to_async(resolver.respond)(request)

@@ -69,6 +69,12 @@ def shared_authorizer() -> DownloadAuthorizer:
     return DownloadAuthorizer(get_access_settings())
 
 
+@functools.cache
+def shared_resolver() -> DownloadResolver:
+    """Return the process's resolver for the current settings (rebuilt when they change)."""
+    return DownloadResolver.from_settings()
+
+
 class DownloadResolver:
     """Check a signed link against the request's user and answer it."""
 

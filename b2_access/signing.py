@@ -11,6 +11,7 @@ import base64
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -20,6 +21,9 @@ from itsdangerous import BadSignature, TimestampSigner
 from .exceptions import InvalidToken, TokenExpired
 
 NAME_SEPARATOR = "~"
+# itsdangerous decodes base64 leniently (it drops unexpected characters): accept only the
+# URL-safe alphabet, so that one link has one spelling.
+TOKEN_PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,13 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _canonical(text: str) -> bool:
+    try:
+        return _b64(_unb64(text)) == text
+    except ValueError:  # binascii.Error: a length no base64 text has
+        return False
 
 
 def _payload(grant: Grant) -> str:
@@ -98,9 +109,11 @@ class UrlSigner:
         anything else (tampered, another key, another name, malformed).
         """
         parts = token.split(".")
-        if len(parts) != 3 or not all(parts):
+        if len(parts) != 3 or not all(TOKEN_PART.match(part) for part in parts):
             raise InvalidToken("The download link is malformed.")
         payload, timestamp, signature = parts
+        if not _canonical(signature):  # one spelling only: no unused bits set
+            raise InvalidToken("The download link's signature is not canonical.")
         try:
             _value, signed_at = self._signer.unsign(
                 f"{payload}{NAME_SEPARATOR}{name}.{timestamp}.{signature}", return_timestamp=True
