@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import sys
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,6 +45,12 @@ class B2HTTPServer(ThreadingHTTPServer):
         self.faults = faults
         self.calls: Counter[str] = Counter()
         super().__init__(address, B2RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client drops its connection (browsers do, after a seek)."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:

@@ -22,7 +22,7 @@ def users() -> tuple[User, User]:
     """Return the demo user (a subscriber) and the staff user, creating them if missing."""
     demo = User.objects.filter(username=DEMO_USER[0]).first()
     if demo is None:
-        demo = User.objects.create_user(*DEMO_USER)
+        demo = User.objects.create_user(DEMO_USER[0], password=DEMO_USER[1])
     group, _ = Group.objects.get_or_create(name="subscribers")
     demo.groups.add(group)
     staff = User.objects.filter(username=STAFF_USER[0]).first()
@@ -36,7 +36,7 @@ def avatar_png(color: str, letter: str) -> bytes:
     image = Image.new("RGB", (128, 128), "white")
     draw = ImageDraw.Draw(image)
     draw.ellipse((4, 4, 124, 124), fill=color)
-    draw.text((56, 54), letter, fill="white")
+    draw.text((64, 64), letter, fill="white", anchor="mm", font_size=64)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
