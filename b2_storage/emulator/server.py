@@ -38,6 +38,7 @@ class B2HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # the stdlib's 5 resets connections under a burst of clients
 
     def __init__(self, address: tuple[str, int], engine: Engine, faults: Faults) -> None:
         self.engine = engine
