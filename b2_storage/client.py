@@ -8,6 +8,7 @@ they leave this module.
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import quote
 import requests
 from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
 from b2sdk.v2.exception import (
+    AlreadyFailed,
     B2ConnectionError,
     B2Error,
     B2RequestTimeout,
@@ -33,7 +35,13 @@ from b2sdk.v2.exception import (
 
 from .account_info import make_account_info
 from .config import StorageConfig
-from .exceptions import B2ConfigurationError, B2FileNotFound, B2StorageError, B2Unavailable
+from .exceptions import (
+    B2ConfigurationError,
+    B2FileNotFound,
+    B2StorageError,
+    B2Unavailable,
+    B2UploadFailed,
+)
 from .meta import FileMeta, file_meta
 
 T = TypeVar("T")
@@ -42,6 +50,8 @@ UNAVAILABLE = (
     TooManyRequests,
 )  # fmt: skip
 MAX_THROTTLE_WAIT = 10.0
+# What the first failure of a large upload said, as b2sdk's AlreadyFailed repeats it.
+TRANSIENT = re.compile(r"\b(429|5\d\d)\b|service_unavailable|too_many_requests|[Cc]onnection")
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str], B2Api] = {}
 
@@ -59,6 +69,10 @@ def translate_errors(name: str) -> Iterator[None]:
         ) from exc
     except UNAVAILABLE as exc:
         raise B2Unavailable(f"B2 could not be reached while handling {name!r}.") from exc
+    except AlreadyFailed as exc:  # another part of a large upload failed first
+        if TRANSIENT.search(str(exc)):
+            raise B2Unavailable(f"B2 could not be reached while uploading {name!r}.") from exc
+        raise B2UploadFailed(f"The upload of {name!r} failed; nothing of it is visible.") from exc
     except B2Error as exc:
         raise B2StorageError(f"B2 refused an operation on {name!r}: {type(exc).__name__}.") from exc
 

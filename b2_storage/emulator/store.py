@@ -14,7 +14,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,20 @@ CREATE TABLE IF NOT EXISTS parts (
 FILE_COLUMNS = (
     "serial, file_id, bucket_id, name, action, size, sha1, content_type, info, upload_ts, segments"
 )
+
+
+@dataclass(frozen=True)
+class _Result:
+    """The rows of one statement, fetched while the store's lock was held."""
+
+    rows: list[Any]
+    lastrowid: int | None
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
 
 
 class Store:
@@ -74,9 +88,12 @@ class Store:
         if self._tempdir is not None:
             self._tempdir.cleanup()
 
-    def _run(self, sql: str, *params: Any) -> sqlite3.Cursor:
+    def _run(self, sql: str, *params: Any) -> _Result:
+        # Fetch under the lock too: one connection serves every thread, and a cursor read
+        # after the lock is released would race with another thread's statement.
         with self.lock:
-            return self._db.execute(sql, params)
+            cursor = self._db.execute(sql, params)
+            return _Result(cursor.fetchall(), cursor.lastrowid)
 
     # -- blobs ---------------------------------------------------------------------------
     def new_blob(self) -> tuple[str, Path]:
