@@ -68,7 +68,11 @@ def translate_errors(name: str) -> Iterator[None]:
             f"The B2 bucket {name!r} does not exist (set the 'create_bucket' option to create it)."
         ) from exc
     except UNAVAILABLE as exc:
-        raise B2Unavailable(f"B2 could not be reached while handling {name!r}.") from exc
+        error = B2Unavailable(f"B2 could not be reached while handling {name!r}.")
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if isinstance(retry_after, (int, float)) and retry_after > 0:
+            error.retry_after = int(retry_after)  # B2's own hint, passed on to the 503
+        raise error from exc
     except AlreadyFailed as exc:  # another part of a large upload failed first
         if TRANSIENT.search(str(exc)):
             raise B2Unavailable(f"B2 could not be reached while uploading {name!r}.") from exc
