@@ -17,7 +17,6 @@ from functools import partial
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
-import requests
 from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
 from b2sdk.v2.exception import (
     AlreadyFailed,
@@ -35,6 +34,7 @@ from b2sdk.v2.exception import (
 
 from .account_info import make_account_info
 from .config import StorageConfig
+from .download_auth import request_download_token
 from .exceptions import (
     B2ConfigurationError,
     B2FileNotFound,
@@ -89,13 +89,6 @@ def _retry_throttled(operation: Callable[[], T], attempts: int = 5) -> T:
         except TooManyRequests as exc:
             time.sleep(min(float(exc.retry_after_seconds or 1), MAX_THROTTLE_WAIT))
     return operation()
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("code", ""))
-    except ValueError:
-        return ""
 
 
 class B2Client:
@@ -306,25 +299,10 @@ class B2Client:
         return self.call(prefix, lambda: self._raw_download_authorization(body))
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             info = self.api.account_info
-            url = f"{info.get_api_url()}/b2api/v3/b2_get_download_authorization"
-            try:
-                response = requests.post(
-                    url, json=body, headers={"Authorization": info.get_account_auth_token()},
-                    timeout=30,
-                )  # fmt: skip
-            except requests.RequestException as exc:
-                raise B2ConnectionError(type(exc).__name__) from None
-            if response.status_code == 401 and attempt == 1:
-                self.authorize()
-                continue
-            if response.status_code >= 500 or response.status_code == 429:
-                raise ServiceError(f"{response.status_code} from b2_get_download_authorization")
-            if response.status_code != 200:
-                raise B2StorageError(
-                    f"B2 refused a download authorization for {body['fileNamePrefix']!r}: "
-                    f"{response.status_code} {_error_code(response)}."
-                )
-            return str(response.json()["authorizationToken"])
+            token = request_download_token(info.get_api_url(), info.get_account_auth_token(), body)
+            if token is not None:
+                return token
+            self.authorize()
         raise B2StorageError("B2 refused the download authorization after re-authorizing.")

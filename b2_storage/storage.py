@@ -212,8 +212,10 @@ class B2Storage(Storage):
         return f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
 
     def path(self, name: str) -> str:
-        """Raise ``NotImplementedError``: B2 files have no local path (Django's contract)."""
-        raise NotImplementedError("B2 files have no local filesystem path; use open() instead.")
+        """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""
+        raise NotImplementedError(
+            "path() is not available: B2 files have no local path; use open()."
+        )
 
     def get_modified_time(self, name: str) -> datetime:
         """Return when the newest version of ``name`` was uploaded."""

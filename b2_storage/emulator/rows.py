@@ -61,3 +61,17 @@ def bucket_row(row: tuple[Any, ...]) -> BucketRow:
     return BucketRow(
         row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), json.loads(row[5]), row[6]
     )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The rows of one statement, fetched while the store's lock was held."""
+
+    rows: list[Any]
+    lastrowid: int | None
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows

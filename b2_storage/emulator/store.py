@@ -14,11 +14,11 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .rows import BucketRow, FileRow, PartRow, bucket_row, file_row
+from .rows import BucketRow, FileRow, PartRow, Result, bucket_row, file_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,20 +43,6 @@ CREATE TABLE IF NOT EXISTS parts (
 FILE_COLUMNS = (
     "serial, file_id, bucket_id, name, action, size, sha1, content_type, info, upload_ts, segments"
 )
-
-
-@dataclass(frozen=True)
-class _Result:
-    """The rows of one statement, fetched while the store's lock was held."""
-
-    rows: list[Any]
-    lastrowid: int | None
-
-    def fetchone(self) -> Any:
-        return self.rows[0] if self.rows else None
-
-    def fetchall(self) -> list[Any]:
-        return self.rows
 
 
 class Store:
@@ -88,12 +74,12 @@ class Store:
         if self._tempdir is not None:
             self._tempdir.cleanup()
 
-    def _run(self, sql: str, *params: Any) -> _Result:
+    def _run(self, sql: str, *params: Any) -> Result:
         # Fetch under the lock too: one connection serves every thread, and a cursor read
         # after the lock is released would race with another thread's statement.
         with self.lock:
             cursor = self._db.execute(sql, params)
-            return _Result(cursor.fetchall(), cursor.lastrowid)
+            return Result(cursor.fetchall(), cursor.lastrowid)
 
     # -- blobs ---------------------------------------------------------------------------
     def new_blob(self) -> tuple[str, Path]:
