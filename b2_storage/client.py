@@ -98,6 +98,7 @@ class B2Client:
         self.config = config
         self._lock = threading.Lock()
         self._bucket: Bucket | None = None
+        self._file_url_base: str | None = None
 
     def __repr__(self) -> str:
         return f"B2Client(bucket={self.config.bucket!r}, realm={self.config.realm!r})"
@@ -125,6 +126,7 @@ class B2Client:
         with translate_errors(config.bucket):
             self.api.authorize_account(config.realm, config.application_key_id,
                                        config.application_key)  # fmt: skip
+        self._file_url_base = None  # the account's download URL may have changed
         minimum = self.api.account_info.get_absolute_minimum_part_size()
         if config.part_size < minimum:
             raise B2ConfigurationError(
@@ -275,8 +277,12 @@ class B2Client:
     # -- URLs ----------------------------------------------------------------------------
     def public_url(self, name: str) -> str:
         """Return the direct download URL of ``name`` (for an allPublic bucket)."""
-        download_url = self.call(name, self.api.account_info.get_download_url)
-        return f"{download_url}/file/{quote(self.config.bucket)}/{quote(name)}"
+        base = self._file_url_base
+        if base is None:
+            download_url = self.call(name, self.api.account_info.get_download_url)
+            # Kept in this process: a warm redirect must not read the shared cache again.
+            base = self._file_url_base = f"{download_url}/file/{quote(self.config.bucket)}/"
+        return f"{base}{quote(name)}"
 
     def is_public(self) -> bool:
         """Return whether the bucket is allPublic."""
