@@ -72,6 +72,10 @@ def overrides_for(grant: Grant) -> Overrides:
     return tuple(pairs)
 
 
+def _with_token(file_url: str, token: str, overrides: Overrides) -> str:
+    return f"{file_url}?{urlencode([('Authorization', token), *overrides])}"
+
+
 class DownloadAuthorizer:
     """Turn grants into B2 download URLs, caching B2 tokens in process and in a shared cache."""
 
@@ -94,8 +98,18 @@ class DownloadAuthorizer:
         prefix = storage.token_prefix(full)
         overrides = overrides_for(grant)
         token = self.token(storage, prefix, overrides)
-        query = urlencode([("Authorization", token), *overrides])
-        return f"{storage.client.public_url(full)}?{query}"
+        return _with_token(storage.client.public_url(full), token, overrides)
+
+    def warm_url(self, storage: SignedB2Storage, grant: Grant) -> str | None:
+        """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""
+        full = storage.b2_name(grant.name)
+        overrides = overrides_for(grant)
+        key = self._key(storage, storage.token_prefix(full), overrides)
+        cached = self._fresh(self._local.get(key))
+        file_url = storage.client.cached_public_url(full)
+        if cached is None or file_url is None:
+            return None
+        return _with_token(file_url, cached.token, overrides)
 
     def token(self, storage: SignedB2Storage, prefix: str, overrides: Overrides) -> str:
         """Return a B2 download token for ``prefix`` of the storage's bucket."""

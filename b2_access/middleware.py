@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from .resolver import DownloadResolver, shared_resolver
@@ -48,4 +48,4 @@ class B2AccessMiddleware:
         if not resolver.matches(request.path_info):
             response: Awaitable[HttpResponseBase] = self.get_response(request)
             return await response
-        return await sync_to_async(resolver.respond)(request)
+        return await resolver.arespond(request)

@@ -9,6 +9,7 @@ import functools
 import logging
 from collections.abc import Callable
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import (
     HttpRequest,
@@ -25,7 +26,7 @@ from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, get_access_settings, signing_keys
 from .exceptions import InvalidToken, TokenExpired, UnknownTier
 from .signing import Grant, signer_for
-from .storages import SignedB2Storage, find_storage
+from .storages import SignedB2Storage, find_storage, registered_storage
 from .tiers import tiers
 
 logger = logging.getLogger(__name__)
@@ -99,21 +100,49 @@ class DownloadResolver:
         """Return whether ``path`` is under the prefix, on a path-segment boundary (cheap)."""
         return path.startswith(self.prefix)
 
-    def respond(self, request: HttpRequest) -> HttpResponse:
-        """Answer a request for a signed link: 302 to B2, login redirect, 403, 405 or 503."""
+    def parse(self, request: HttpRequest) -> Grant | HttpResponse:
+        """Return the grant of a genuine link, or the refusal (405 or 403). Pure: no I/O."""
         if request.method not in SAFE_METHODS:
             logger.info("b2_access: 405 for %s", request.method)
             return HttpResponseNotAllowed(SAFE_METHODS)
         token, _, name = request.path_info[len(self.prefix) :].partition("/")
         try:
-            grant = self.signer.unsign(token, name)
+            return self.signer.unsign(token, name)
         except TokenExpired:
             logger.info("b2_access: 403 expired link")
             return forbidden("expired", "This link has expired. Reload the page that gave it.")
         except InvalidToken:
             logger.info("b2_access: 403 invalid link")
             return forbidden("invalid", "This link is not valid.")
-        return self.respond_to_grant(request, grant)
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """Answer a request for a signed link: 302 to B2, login redirect, 403, 405 or 503."""
+        parsed = self.parse(request)
+        if isinstance(parsed, HttpResponse):
+            return parsed
+        return self.respond_to_grant(request, parsed)
+
+    async def arespond(self, request: HttpRequest) -> HttpResponse:
+        """The same answer under ASGI: a warm link is answered in the event loop; anything that
+        needs I/O (a custom tier's query, a cold B2 token) runs :meth:`respond_to_grant` in a
+        worker thread. Both paths share :meth:`parse`, :meth:`check_access` and the caches."""
+        parsed = self.parse(request)
+        if isinstance(parsed, HttpResponse):
+            return parsed
+        tier = tiers.get(parsed.tier)
+        storage = registered_storage(parsed.storage)
+        auser = getattr(request, "auser", None)
+        if tier is None or not tier.reads_only_user or storage is None or auser is None:
+            return await sync_to_async(self.respond_to_grant)(request, parsed)
+        request.user = await auser()  # loaded once, asynchronously; the checks read it
+        verdict = self.check_access(request, parsed.tier, parsed.user)
+        if verdict is not None:
+            return verdict
+        url = self.authorizer.warm_url(storage, parsed)
+        if url is None:
+            return await sync_to_async(self.redirect)(storage, parsed)
+        logger.debug("b2_access: 302 tier %s bucket %s", parsed.tier, storage.config.bucket)
+        return redirect_to_b2(url)
 
     def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
         """Answer a genuine grant: check the tier (and bound user), then redirect to B2."""

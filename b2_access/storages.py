@@ -179,6 +179,11 @@ def find_storage(fingerprint: str) -> SignedB2Storage | None:
     return found
 
 
+def registered_storage(fingerprint: str) -> SignedB2Storage | None:
+    """Return the signed storage with this fingerprint if this process has built it already."""
+    return _registry.get(fingerprint)
+
+
 def signed_storages() -> list[SignedB2Storage]:
     """Return every signed storage created in this process."""
     with _registry_lock:

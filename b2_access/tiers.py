@@ -26,6 +26,7 @@ class Tier:
     name: str
     allows: Predicate
     needs_login: bool = True
+    reads_only_user: bool = False  # True: allows() reads request.user's fields, no queries
 
 
 def _user(request: HttpRequest) -> Any:
@@ -66,6 +67,10 @@ class TierRegistry:
         except KeyError:
             raise UnknownTier(name) from None
 
+    def get(self, name: str) -> Tier | None:
+        """Return the tier named ``name``, or ``None``."""
+        return self._tiers.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._tiers
 
@@ -76,9 +81,9 @@ class TierRegistry:
 
 BUILT_IN = ("public", "logged_in", "staff")
 tiers = TierRegistry()
-tiers.register(Tier("public", lambda request: True, needs_login=False))
-tiers.register(Tier("logged_in", _logged_in))
-tiers.register(Tier("staff", _staff))
+tiers.register(Tier("public", lambda request: True, needs_login=False, reads_only_user=True))
+tiers.register(Tier("logged_in", _logged_in, reads_only_user=True))
+tiers.register(Tier("staff", _staff, reads_only_user=True))
 
 
 def tier(name: str, *, needs_login: bool = True) -> Callable[[Predicate], Predicate]:

@@ -284,6 +284,11 @@ class B2Client:
             base = self._file_url_base = f"{download_url}/file/{quote(self.config.bucket)}/"
         return f"{base}{quote(name)}"
 
+    def cached_public_url(self, name: str) -> str | None:
+        """Return the direct URL of ``name`` if known without any I/O, else ``None``."""
+        base = self._file_url_base
+        return None if base is None else f"{base}{quote(name)}"
+
     def is_public(self) -> bool:
         """Return whether the bucket is allPublic."""
         return bool(self.bucket.type_ == "allPublic")
