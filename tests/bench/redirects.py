@@ -223,9 +223,9 @@ def run(ctx: Context) -> Section:
         f"client and a `public`-tier link (no session, no database). Load: {tool} on the same "
         f"machine, {seconds} s per run, the median of {repeat} interleaved runs. The single "
         f"connection alternates the three requests ({total:,} each). Under ASGI the middleware "
-        f"matches the prefix in the event loop, then answers in a thread (`sync_to_async`: "
-        f"verification, tier check, token cache), as Django runs a sync view; an async view "
-        f"skips that hop. Warm redirect overhead over "
+        f"answers a warm link in the event loop (verification, tier check, in-process token "
+        f"cache) and uses a worker thread only for I/O (a custom tier's query, a cold B2 "
+        f"token), while Django runs a sync view in a thread. Warm redirect overhead over "
         f"the empty sync view: **{overhead * 1e3:.3f} ms** (over the async one: "
         f"{overhead_async * 1e3:.3f} ms)."
     )
