@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .storages import SignedB2Storage
 
 Overrides = tuple[tuple[str, str], ...]
+LEASE_SECONDS = 10  # a crashed process's lease expires after this
+LEASE_POLL_SECONDS = 0.01
+LEASE_POLLS = 300  # wait at most ~3 s for another process's token
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,39 @@ class DownloadAuthorizer:
         with self._flight(key):
             cached = self._fresh(self._local.get(key)) or self._fresh(self._shared_get(key))
             if cached is None:
-                seconds = self.conf.token_lifetime
-                token = storage.client.download_authorization(prefix, seconds, dict(overrides))
-                cached = CachedToken(token, self._clock() + self.conf.handout_seconds)
-                self._shared_set(key, cached)
+
+                def fetch() -> CachedToken:
+                    seconds = self.conf.token_lifetime
+                    token = storage.client.download_authorization(prefix, seconds, dict(overrides))
+                    fetched = CachedToken(token, self._clock() + self.conf.handout_seconds)
+                    self._shared_set(key, fetched)
+                    return fetched
+
+                cached = self._fetch_once_across_processes(key, fetch)
             self._local[key] = cached
             return cached.token
+
+    def _fetch_once_across_processes(
+        self, key: str, fetch: Callable[[], CachedToken]
+    ) -> CachedToken:
+        """Run ``fetch`` in one process at a time: a lease in the shared cache (``add`` is
+        atomic on Redis and Memcached) lets the others wait for its token instead of asking B2."""
+        if self.conf.cache is None:
+            return fetch()
+        shared = caches[self.conf.cache]
+        lease = f"{key}:lease"
+        if shared.add(lease, 1, LEASE_SECONDS):
+            try:
+                # Another process may have just stored it and released its lease.
+                return self._fresh(self._shared_get(key)) or fetch()
+            finally:
+                shared.delete(lease)
+        for _ in range(LEASE_POLLS):  # another process is asking B2 right now
+            time.sleep(LEASE_POLL_SECONDS)
+            cached = self._fresh(self._shared_get(key))
+            if cached is not None:
+                return cached
+        return fetch()  # the other process is slow or gone: ask B2 ourselves
 
     def clear(self) -> None:
         """Forget the tokens cached in this process."""
