@@ -11,7 +11,9 @@ by authorizing again from settings and carrying on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ from b2sdk.v2 import AbstractAccountInfo, InMemoryAccountInfo, SqliteAccountInfo
 from b2sdk.v2.exception import MissingAccountData
 from django.core.cache import caches
 
+logger = logging.getLogger(__name__)
 ENTRY_TIMEOUT = 23 * 3600  # B2's account tokens live 24 hours
 
 
@@ -33,15 +36,29 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         self._key = key
         digest = hashlib.sha256(f"{realm}\0{key_id}".encode()).hexdigest()[:24]
         self._entry = f"b2_storage:account:{digest}"
+        self._local: dict[str, Any] | None = None  # used only while the cache is down
 
     def __repr__(self) -> str:
         return f"DjangoCacheAccountInfo(cache={self._cache_alias!r}, key_id={self._key_id!r})"
 
     def _read(self) -> dict[str, Any]:
-        entry = caches[self._cache_alias].get(self._entry)
+        try:
+            entry = caches[self._cache_alias].get(self._entry)
+        except Exception:  # the cache server is down: carry on with this process's copy
+            logger.warning("b2_storage: the %r cache failed; using this process's account data",
+                           self._cache_alias)  # fmt: skip
+            entry = self._local
         if not isinstance(entry, dict):
             raise MissingAccountData("auth data")
         return entry
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        self._local = entry
+        try:
+            caches[self._cache_alias].set(self._entry, entry, ENTRY_TIMEOUT)
+        except Exception:  # the cache server is down: this process's copy still serves
+            logger.warning("b2_storage: could not write account data to the %r cache",
+                           self._cache_alias)  # fmt: skip
 
     def _get(self, name: str) -> Any:
         return self._read()[name]
@@ -49,7 +66,9 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     def clear(self) -> None:
         """Forget the shared auth data (the key stays, so authorizing again works)."""
         super().clear()
-        caches[self._cache_alias].delete(self._entry)
+        self._local = None
+        with contextlib.suppress(Exception):
+            caches[self._cache_alias].delete(self._entry)
 
     def _set_auth_data(
         self, account_id: str, auth_token: str, api_url: str, download_url: str,
@@ -62,7 +81,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
             "absolute_minimum_part_size": absolute_minimum_part_size,
             "s3_api_url": s3_api_url, "allowed": dict(allowed), "buckets": {},
         }  # fmt: skip
-        caches[self._cache_alias].set(self._entry, entry, ENTRY_TIMEOUT)
+        self._write(entry)
 
     # -- what stays in this process -------------------------------------------------------
     def get_application_key_id(self) -> str:
@@ -112,7 +131,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         except MissingAccountData:
             return
         entry["buckets"] = buckets
-        caches[self._cache_alias].set(self._entry, entry, ENTRY_TIMEOUT)
+        self._write(entry)
 
     def refresh_entire_bucket_name_cache(self, name_id_iterable: Any) -> None:
         self._set_buckets(dict(name_id_iterable))

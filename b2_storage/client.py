@@ -7,6 +7,7 @@ they leave this module.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -53,7 +54,7 @@ MAX_THROTTLE_WAIT = 10.0
 # What the first failure of a large upload said, as b2sdk's AlreadyFailed repeats it.
 TRANSIENT = re.compile(r"\b(429|5\d\d)\b|service_unavailable|too_many_requests|[Cc]onnection")
 _registry_lock = threading.Lock()
-_apis: dict[tuple[str, str, str], B2Api] = {}
+_apis: dict[tuple[str, str, str, str], B2Api] = {}
 
 
 @contextmanager
@@ -109,7 +110,9 @@ class B2Client:
         """Return the process's ``B2Api`` for these credentials (created lazily, shared)."""
         config = self.config
         backend = repr(sorted(config.account_info.items()))
-        key = (config.realm, config.application_key_id, backend)
+        # A digest of the key (never the key): a rotated or different key gets its own B2Api.
+        secret = hashlib.sha256(config.application_key.encode()).hexdigest()[:16]
+        key = (config.realm, config.application_key_id, secret, backend)
         with _registry_lock:
             api = _apis.get(key)
             if api is None:

@@ -40,7 +40,10 @@ def request_download_token(api_url: str, account_token: str, body: Mapping[str, 
             f"B2 refused a download authorization for {prefix!r}: "
             f"{response.status_code} {_error_code(response)}."
         )
-    return str(response.json()["authorizationToken"])
+    try:
+        return str(response.json()["authorizationToken"])
+    except (ValueError, KeyError, TypeError):
+        raise B2Unavailable(f"B2 answered 200 without a token for {prefix!r}.") from None
 
 
 def _error_code(response: requests.Response) -> str:

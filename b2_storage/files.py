@@ -83,21 +83,32 @@ class RangedReader(io.RawIOBase):
         super().close()
 
 
+def check_mode(mode: str) -> None:
+    """Raise ``ValueError`` unless ``mode`` reads or (over)writes a whole file."""
+    if "a" in mode or "+" in mode or "x" in mode or not ("r" in mode or "w" in mode):
+        raise ValueError(f"B2 files open for reading ('rb') or writing ('wb'), not {mode!r}.")
+
+
 class B2File(File):  # type: ignore[type-arg]
-    """A file of a B2 storage: streamed for reading, spooled for writing."""
+    """A file of a B2 storage: streamed for reading, spooled for writing.
+
+    Like a local file, it refuses I/O once closed (``open()`` reopens it); a file opened for
+    writing is saved on ``close()``, empty if nothing was written.
+    """
 
     name: str
 
-    def __init__(self, name: str, storage: B2Storage, mode: str = "rb") -> None:
+    def __init__(
+        self, name: str, storage: B2Storage, mode: str = "rb", *, size: int | None = None
+    ) -> None:
+        check_mode(mode)
         self.name = name
         self.mode = mode
         self._storage = storage
-        self._writing = any(flag in mode for flag in "wa+")
-        self._dirty = False
-        self._size: int | None = None
+        self._writing = "w" in mode
+        self._size = size
         self._file: Any = None
-        if "a" in mode or "+" in mode:
-            raise ValueError(f"B2 files open for reading ('rb') or writing ('wb'), not {mode!r}.")
+        self._closed = False
 
     @property
     def size(self) -> int:
@@ -108,6 +119,8 @@ class B2File(File):  # type: ignore[type-arg]
         return self._size
 
     def _get_file(self) -> Any:
+        if self._closed:
+            raise ValueError(f"I/O operation on closed B2 file {self.name!r}.")
         if self._file is None:
             if self._writing:
                 spool_limit = self._storage.config.part_size
@@ -128,17 +141,19 @@ class B2File(File):  # type: ignore[type-arg]
         """Write to the spool; the file is saved to B2 on ``close()``."""
         if not self._writing:
             raise io.UnsupportedOperation(f"{self.name!r} was opened for reading.")
-        self._dirty = True
         data = content.encode("utf-8") if isinstance(content, str) else content
         return int(self._get_file().write(data))
 
     def close(self) -> None:
-        """Close the download, or save the spooled content to B2 and drop the spool."""
-        spool, self._file = self._file, None
+        """Close the download, or save what was written (possibly nothing) to B2."""
+        if self._closed:
+            return
+        spool = self._get_file() if self._writing else self._file
+        self._closed, self._file = True, None
         if spool is None:
             return
         try:
-            if self._writing and self._dirty:
+            if self._writing:
                 spool.seek(0)
                 self._storage._save_file(self.name, File(spool, name=self.name))
         finally:
@@ -146,11 +161,14 @@ class B2File(File):  # type: ignore[type-arg]
 
     @property
     def closed(self) -> bool:
-        return self._file is None or bool(self._file.closed)
+        return self._closed or self._file is None or bool(self._file.closed)
 
     def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> B2File:
+        """Reopen (or rewind) the file in the mode it was opened with."""
         if mode is not None and mode != self.mode:
             raise ValueError("Reopen a B2 file with the mode it was opened with.")
-        if self._file is not None:
+        if self._closed:
+            self._closed = False
+        elif self._file is not None:
             self._file.seek(0)
         return self

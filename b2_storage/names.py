@@ -2,8 +2,8 @@
 
 B2 accepts a file name when it is at most 1024 bytes of UTF-8, holds no character below 32, no
 DEL and no backslash, does not start or end with ``/``, holds no ``//``, and no segment between
-slashes is longer than 250 bytes. The storage adds Django's own rule on top: no ``.`` or ``..``
-segment, so a name never climbs out of its ``location``.
+slashes is longer than 250 bytes. (The storage adds Django's own rule on top: no ``.`` or ``..``
+segment, so a name never climbs out of its ``location``.)
 """
 
 from __future__ import annotations
@@ -36,14 +36,4 @@ def b2_name_problem(name: str) -> str | None:
     for segment in name.split("/"):
         if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
             return f"each part of a name between slashes must be at most {MAX_SEGMENT_BYTES} bytes"
-    return None
-
-
-def storage_name_problem(name: str) -> str | None:
-    """Return why the storage refuses ``name`` (B2's rules plus no ``.``/``..`` segments)."""
-    problem = b2_name_problem(name)
-    if problem is not None:
-        return problem
-    if any(segment in (".", "..") for segment in name.split("/")):
-        return "a file name must not contain '.' or '..' segments"
     return None

@@ -23,12 +23,10 @@ from django.utils.deconstruct import deconstructible
 from .client import B2Client
 from .config import StorageConfig
 from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
-from .files import B2File
+from .files import B2File, check_mode
 from .meta import FileMeta
 from .names import b2_name_problem
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
-
-_MISSING = object()
 
 
 @deconstructible(path="b2_storage.B2Storage")
@@ -88,18 +86,20 @@ class B2Storage(Storage):
             f"{self.config.location}/" if self.config.location else ""
         )  # fmt: skip
 
-    # -- metadata (cached in process, invalidated by our own writes) ---------------------
-    def _file_meta(self, name: str) -> FileMeta | None:
+    # -- metadata ------------------------------------------------------------------------
+    # size() and the times read a per-process TTL cache of files that exist (updated by this
+    # instance's writes). Decisions and reads never trust it: exists(), the available-name
+    # check and open() ask B2, and "missing" is never cached, so another worker's upload or
+    # delete cannot make us overwrite a file or read a stale length.
+    def _file_meta(self, name: str, *, fresh: bool = False) -> FileMeta | None:
         full = self.b2_name(name)
-        if self._meta is not None:
+        if self._meta is not None and not fresh:
             with self._meta_lock:
-                cached = self._meta.get(full, _MISSING)
-            if cached is not _MISSING:
+                cached = self._meta.get(full)
+            if cached is not None:
                 return cached  # type: ignore[no-any-return]
         meta = self.client.meta(full)
-        if self._meta is not None:
-            with self._meta_lock:
-                self._meta[full] = meta
+        self._forget(full, meta)
         return meta
 
     def _forget(self, full: str, meta: FileMeta | None = None) -> None:
@@ -109,17 +109,18 @@ class B2Storage(Storage):
                 if meta is not None:
                     self._meta[full] = meta
 
-    def _require(self, name: str) -> FileMeta:
-        meta = self._file_meta(name)
+    def _require(self, name: str, *, fresh: bool = False) -> FileMeta:
+        meta = self._file_meta(name, fresh=fresh)
         if meta is None:
             raise B2FileNotFound(name)
         return meta
 
     # -- the Storage contract ------------------------------------------------------------
     def _open(self, name: str, mode: str = "rb") -> B2File:
-        if "w" not in mode:
-            self._require(name)
-        return B2File(name, self, mode)
+        check_mode(mode)
+        if "w" in mode:
+            return B2File(name, self, mode)
+        return B2File(name, self, mode, size=self._require(name, fresh=True).size)
 
     def _open_range(
         self, name: str, start: int, end: int, chunk: int
@@ -175,8 +176,8 @@ class B2Storage(Storage):
         self._forget(full)
 
     def exists(self, name: str) -> bool:
-        """Return whether ``name`` is in the bucket (``False`` too when overwriting is allowed)."""
-        return self._file_meta(name) is not None
+        """Return whether ``name`` is in the bucket now (asks B2: never a cached answer)."""
+        return self._file_meta(name, fresh=True) is not None
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         """With ``allow_overwrite``, any name that fits is available (Django's own rule)."""

@@ -64,3 +64,19 @@ def test_a_flushed_shared_cache_means_authorize_again(
         caches["b2"].clear()
         assert storage.exists("a.txt")
         assert b2.calls["b2_authorize_account"] == before + 1
+
+
+def test_a_shared_cache_that_is_down_does_not_stop_the_storage(
+    b2: LocalB2, make_bucket: MakeBucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "b2": {"BACKEND": "tests.broken_cache.DownCache"},
+    }
+    with override_settings(CACHES=down):
+        storage = B2Storage(**b2.storage_options(make_bucket()))
+        storage.save("down.txt", ContentFile(b"still works"))
+        with storage.open("down.txt") as handle:
+            assert handle.read() == b"still works"
+    assert "cache failed" in caplog.text or "could not write" in caplog.text
+    assert b2.application_key not in caplog.text

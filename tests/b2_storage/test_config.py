@@ -142,11 +142,27 @@ def test_metadata_cache_saves_calls(make_storage: MakeStorage, b2: LocalB2) -> N
     storage = make_storage()
     storage.save("cached.txt", ContentFile(b"12345"))
     b2.reset_calls()
-    assert storage.exists("cached.txt") and storage.size("cached.txt") == 5
-    assert storage.exists("cached.txt") and not storage.exists("absent.txt")
-    assert not storage.exists("absent.txt")
-    assert b2.calls["b2_download_file_by_name"] == 1  # only absent.txt was looked up
-    assert total_calls(b2) == 1
+    assert storage.size("cached.txt") == 5  # the save filled the cache
+    assert storage.get_modified_time("cached.txt") is not None
+    assert total_calls(b2) == 0
+    # Decisions are never taken on the cache, and "missing" is never cached.
+    assert storage.exists("cached.txt")
+    assert not storage.exists("absent.txt") and not storage.exists("absent.txt")
+    assert b2.calls["b2_download_file_by_name"] == 3
+    assert total_calls(b2) == 3
+
+
+def test_other_workers_writes_are_seen_by_decisions_and_reads(make_storage: MakeStorage) -> None:
+    first, second = make_storage(), make_storage()  # two workers, two in-process caches
+    assert not first.exists("shared.txt")
+    second.save("shared.txt", ContentFile(b"short"))
+    assert first.exists("shared.txt")
+    assert first.get_available_name("shared.txt") != "shared.txt"  # no silent overwrite
+    assert first.size("shared.txt") == 5
+    second.delete("shared.txt")
+    second.save("shared.txt", ContentFile(b"a much longer content"))
+    with first.open("shared.txt") as handle:
+        assert handle.read() == b"a much longer content"
 
 
 def test_without_metadata_cache_every_lookup_calls(make_storage: MakeStorage, b2: LocalB2) -> None:
