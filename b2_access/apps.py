@@ -11,10 +11,11 @@ from django.core.signals import setting_changed
 
 def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting in ("B2_ACCESS", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "LOGIN_URL"):
-        from .conf import get_access_settings
+        from .conf import current_signer, get_access_settings
         from .resolver import shared_authorizer, shared_resolver
 
         get_access_settings.cache_clear()
+        current_signer.cache_clear()
         shared_authorizer.cache_clear()
         shared_resolver.cache_clear()
 

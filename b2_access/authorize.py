@@ -9,7 +9,9 @@ later Range requests still find it valid.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import threading
 import time
 import unicodedata
@@ -27,6 +29,7 @@ from .signing import Grant
 if TYPE_CHECKING:
     from .storages import SignedB2Storage
 
+logger = logging.getLogger(__name__)
 Overrides = tuple[tuple[str, str], ...]
 LEASE_SECONDS = 10  # a crashed process's lease expires after this
 LEASE_POLL_SECONDS = 0.01
@@ -89,6 +92,7 @@ class DownloadAuthorizer:
         self._local: TLRUCache[str, CachedToken] = TLRUCache(
             maxsize=conf.local_cache_size, ttu=self._until, timer=lambda: time.monotonic()
         )
+        self._local_lock = threading.Lock()  # cachetools caches are not thread-safe
         self._guard = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
 
@@ -108,7 +112,7 @@ class DownloadAuthorizer:
         full = storage.b2_name(grant.name)
         overrides = overrides_for(grant)
         key = self._key(storage, storage.token_prefix(full), overrides)
-        cached = self._fresh(self._local.get(key))
+        cached = self._fresh(self._local_get(key))
         file_url = storage.client.cached_public_url(full)
         if cached is None or file_url is None:
             return None
@@ -117,22 +121,24 @@ class DownloadAuthorizer:
     def token(self, storage: SignedB2Storage, prefix: str, overrides: Overrides) -> str:
         """Return a B2 download token for ``prefix`` of the storage's bucket."""
         key = self._key(storage, prefix, overrides)
-        cached = self._fresh(self._local.get(key))
+        cached = self._fresh(self._local_get(key))
         if cached is not None:
             return cached.token
         with self._flight(key):
-            cached = self._fresh(self._local.get(key)) or self._fresh(self._shared_get(key))
+            cached = self._fresh(self._local_get(key)) or self._fresh(self._shared_get(key))
             if cached is None:
 
                 def fetch() -> CachedToken:
                     seconds = self.conf.token_lifetime
+                    asked_at = self._clock()  # the token's life starts when we ask, not after
                     token = storage.client.download_authorization(prefix, seconds, dict(overrides))
-                    fetched = CachedToken(token, self._clock() + self.conf.handout_seconds)
+                    fetched = CachedToken(token, asked_at + self.conf.handout_seconds)
                     self._shared_set(key, fetched)
                     return fetched
 
                 cached = self._fetch_once_across_processes(key, fetch)
-            self._local[key] = cached
+            with self._local_lock:
+                self._local[key] = cached
             return cached.token
 
     def _fetch_once_across_processes(
@@ -144,12 +150,17 @@ class DownloadAuthorizer:
             return fetch()
         shared = caches[self.conf.cache]
         lease = f"{key}:lease"
-        if shared.add(lease, 1, LEASE_SECONDS):
+        try:
+            leased = bool(shared.add(lease, 1, LEASE_SECONDS))
+        except Exception:  # no shared cache right now: this process asks B2 itself
+            return fetch()
+        if leased:
             try:
                 # Another process may have just stored it and released its lease.
                 return self._fresh(self._shared_get(key)) or fetch()
             finally:
-                shared.delete(lease)
+                with contextlib.suppress(Exception):
+                    shared.delete(lease)
         for _ in range(LEASE_POLLS):  # another process is asking B2 right now
             time.sleep(LEASE_POLL_SECONDS)
             cached = self._fresh(self._shared_get(key))
@@ -159,7 +170,8 @@ class DownloadAuthorizer:
 
     def clear(self) -> None:
         """Forget the tokens cached in this process."""
-        self._local.clear()
+        with self._local_lock:
+            self._local.clear()
 
     def _fresh(self, cached: object) -> CachedToken | None:
         if isinstance(cached, CachedToken) and cached.handout_until > self._clock():
@@ -171,22 +183,36 @@ class DownloadAuthorizer:
         raw = repr((storage.fingerprint, storage.config.bucket, prefix, overrides))
         return "b2_access:token:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
+    def _local_get(self, key: str) -> CachedToken | None:
+        with self._local_lock:
+            return self._local.get(key)
+
     def _flight(self, key: str) -> threading.Lock:
         with self._guard:
             lock = self._flights.get(key)
             if lock is None:
                 if len(self._flights) > 4 * self.conf.local_cache_size:
-                    self._flights.clear()  # the locks only serialize; dropping idle ones is safe
+                    idle = [k for k, held in self._flights.items() if not held.locked()]
+                    for name in idle:  # a lock in use stays, so its flight stays single
+                        del self._flights[name]
                 lock = self._flights[key] = threading.Lock()
             return lock
 
+    # The shared cache is an optimization: when its server is down, act as on a miss.
     def _shared_get(self, key: str) -> object:
         if self.conf.cache is None:
             return None
-        return caches[self.conf.cache].get(key)
+        try:
+            return caches[self.conf.cache].get(key)
+        except Exception:
+            logger.warning("b2_access: the %r cache failed on a read", self.conf.cache)
+            return None
 
     def _shared_set(self, key: str, cached: CachedToken) -> None:
         if self.conf.cache is None:
             return
         timeout = max(1, int(cached.handout_until - self._clock()))
-        caches[self.conf.cache].set(key, cached, timeout)
+        try:
+            caches[self.conf.cache].set(key, cached, timeout)
+        except Exception:
+            logger.warning("b2_access: the %r cache failed on a write", self.conf.cache)

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .signing import UrlSigner
+
 MAX_B2_SECONDS = 604800
 
 
@@ -73,6 +75,12 @@ def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
 def get_access_settings() -> AccessSettings:
     """Return the validated ``settings.B2_ACCESS`` (cached until settings change)."""
     return parse_access_settings(dict(getattr(settings, "B2_ACCESS", {})))
+
+
+@functools.cache
+def current_signer() -> UrlSigner:
+    """Return the signer for the current keys and salt (rebuilt when settings change)."""
+    return UrlSigner(signing_keys(), salt=get_access_settings().salt)
 
 
 def signing_keys() -> list[str]:

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse
@@ -70,6 +71,13 @@ def _target(result: Any) -> tuple[SignedB2Storage, str, dict[str, Any]]:
     if not isinstance(storage, SignedB2Storage):
         kind = type(storage).__name__ if isinstance(storage, Storage) else repr(storage)
         raise TypeError(f"redirect_to_file needs a SignedB2Storage, not {kind}.")
+    unknown = set(options) - {"attachment", "filename", "cache_control"}
+    if unknown:
+        raise TypeError(f"Unknown redirect_to_file options: {', '.join(sorted(unknown))}.")
+    try:
+        storage.b2_name(str(name))
+    except (ValueError, SuspiciousFileOperation):
+        raise Http404("No such file.") from None
     return storage, str(name), options
 
 

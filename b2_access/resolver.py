@@ -23,9 +23,9 @@ from django.utils.html import escape
 from b2_storage import B2StorageError, B2Unavailable
 
 from .authorize import DownloadAuthorizer
-from .conf import AccessSettings, get_access_settings, signing_keys
+from .conf import AccessSettings, current_signer, get_access_settings
 from .exceptions import InvalidToken, TokenExpired, UnknownTier
-from .signing import Grant, signer_for
+from .signing import Grant
 from .storages import SignedB2Storage, find_storage, registered_storage
 from .tiers import tiers
 
@@ -89,7 +89,7 @@ class DownloadResolver:
         self.prefix = conf.url_prefix
         self.authorizer = authorizer
         self.lookup = lookup
-        self.signer = signer_for(tuple(signing_keys()), conf.salt)
+        self.signer = current_signer()
 
     @classmethod
     def from_settings(cls) -> DownloadResolver:
@@ -195,6 +195,10 @@ class DownloadResolver:
             return unavailable(exc.retry_after)
         except B2StorageError as exc:
             logger.error("b2_access: 503 B2 refused: %s", exc)
+            return unavailable(30)
+        except Exception:  # never a 500 for a genuine link: say "try again" and log it
+            logger.exception("b2_access: 503 unexpected failure for bucket %s",
+                             storage.config.bucket)  # fmt: skip
             return unavailable(30)
         logger.debug("b2_access: 302 tier %s bucket %s", grant.tier, storage.config.bucket)
         return redirect_to_b2(url)

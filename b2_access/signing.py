@@ -8,7 +8,6 @@ the name appears once, last, where browsers take a download's file name from.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import re
@@ -76,12 +75,6 @@ def _grant(payload: str, name: str) -> Grant:
         )  # fmt: skip
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken("The download link's payload is malformed.") from exc
-
-
-@functools.lru_cache(maxsize=16)
-def signer_for(keys: tuple[str, ...], salt: str) -> UrlSigner:
-    """Return a (shared) signer for these keys and salt: building one is not free."""
-    return UrlSigner(list(keys), salt=salt)
 
 
 class UrlSigner:

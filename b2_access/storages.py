@@ -19,11 +19,11 @@ from django.core.files.storage import storages
 from django.urls import get_script_prefix
 from django.utils.deconstruct import deconstructible
 
-from b2_storage import B2Storage, B2StorageError
+from b2_storage import B2Storage
 from b2_storage.exceptions import B2ConfigurationError
 
-from .conf import MAX_B2_SECONDS, get_access_settings, signing_keys
-from .signing import Grant, signer_for
+from .conf import MAX_B2_SECONDS, current_signer, get_access_settings
+from .signing import Grant
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -55,6 +55,10 @@ class AccessOptions:
                     f"{kind} option {key!r} must be {expected[key].__name__}, "
                     f"got {type(value).__name__}."
                 )
+        if options.get("scope") == "":
+            raise B2ConfigurationError(
+                f"{kind} option 'scope' must be 'file', 'bucket' or a prefix."
+            )
         expires = options.get("expires")
         if expires is not None and not 1 <= expires <= MAX_B2_SECONDS:
             raise B2ConfigurationError(f"{kind} option 'expires' must be 1 to {MAX_B2_SECONDS}.")
@@ -78,7 +82,6 @@ class SignedB2Storage(B2Storage):
             (config.realm, config.application_key_id, config.bucket, config.location, scope)
         )
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
-        self._direct: bool | None = None
         with _registry_lock:
             _registry.setdefault(self.fingerprint, self)
 
@@ -93,8 +96,8 @@ class SignedB2Storage(B2Storage):
         scope = self.access.scope
         if scope == "file":
             return full_name
-        if scope == "bucket":
-            return ""
+        if scope == "bucket":  # the storage's part of the bucket, never other tiers' files
+            return f"{self.config.location}/" if self.config.location else ""
         prefix = f"{self.config.location}/{scope}" if self.config.location else scope
         return prefix if full_name.startswith(prefix) else full_name
 
@@ -117,6 +120,8 @@ class SignedB2Storage(B2Storage):
     ) -> str:
         """Return a signed link to ``name``; with ``user``, only that user can follow it."""
         self.b2_name(name)
+        if expires is not None and not 1 <= expires <= MAX_B2_SECONDS:
+            raise ValueError(f"expires must be 1 to {MAX_B2_SECONDS} seconds, not {expires}.")
         if self.access.tier == "public" and user is None and self._is_direct():
             return super().url(name)
         conf = get_access_settings()
@@ -130,16 +135,13 @@ class SignedB2Storage(B2Storage):
             cache_control=cache_control,
             user=None if user is None or user.pk is None else str(user.pk),
         )
-        token = signer_for(tuple(signing_keys()), conf.salt).sign(grant)
+        token = current_signer().sign(grant)
         return f"{get_script_prefix()}{conf.url_prefix.lstrip('/')}{token}/{quote(name)}"
 
     def _is_direct(self) -> bool:
-        if self._direct is None:
-            try:
-                self._direct = bool(self.config.cdn_url) or self.client.is_public()
-            except B2StorageError:
-                return False
-        return self._direct
+        """Return whether links may skip Django, knowing it without any I/O: with ``cdn_url``,
+        or once this process has seen that the bucket is allPublic (any B2 operation)."""
+        return bool(self.config.cdn_url) or self.client.known_public()
 
 
 @deconstructible(path="b2_access.PublicStorage")

@@ -292,6 +292,11 @@ class B2Client:
         base = self._file_url_base
         return None if base is None else f"{base}{quote(name)}"
 
+    def known_public(self) -> bool:
+        """Return whether the bucket is known (without I/O) to be allPublic."""
+        bucket = self._bucket
+        return bucket is not None and bucket.type_ == "allPublic"
+
     def is_public(self) -> bool:
         """Return whether the bucket is allPublic."""
         return bool(self.bucket.type_ == "allPublic")
