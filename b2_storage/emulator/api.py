@@ -143,7 +143,8 @@ def get_upload_part_url(call: Call) -> dict[str, Any]:
 
 def list_file_names(call: Call) -> dict[str, Any]:
     """b2_list_file_names: the visible newest version of each name."""
-    _own_bucket(call, "listFiles")
+    key, _bucket = _own_bucket(call, "listFiles")
+    call.engine.require_prefix(key, call.get("prefix") or "")
     entries, next_name = call.files.list_names(
         call.need("bucketId"),
         call.get("startFileName") or "",
@@ -156,7 +157,8 @@ def list_file_names(call: Call) -> dict[str, Any]:
 
 def list_file_versions(call: Call) -> dict[str, Any]:
     """b2_list_file_versions: every version and hide marker, newest first per name."""
-    _own_bucket(call, "listFiles")
+    key, _bucket = _own_bucket(call, "listFiles")
+    call.engine.require_prefix(key, call.get("prefix") or "")
     entries, nxt = call.files.list_versions(
         call.need("bucketId"),
         call.get("startFileName") or "",
@@ -186,13 +188,15 @@ def delete_file_version(call: Call) -> dict[str, Any]:
     name, file_id = call.need("fileName"), call.need("fileId")
     found = call.engine.store.file_by_id(file_id)
     call.engine.require(key, "deleteFiles", found.bucket_id if found else None)
+    call.engine.require_prefix(key, name)
     row = call.files.delete_version(name, file_id)
     return {"fileId": row.file_id, "fileName": row.name}
 
 
 def hide_file(call: Call) -> dict[str, Any]:
     """b2_hide_file."""
-    _own_bucket(call, "writeFiles")
+    key, _bucket = _own_bucket(call, "writeFiles")
+    call.engine.require_prefix(key, call.need("fileName"))
     return file_json(call.engine, call.files.hide(call.need("bucketId"), call.need("fileName")))
 
 
@@ -249,10 +253,11 @@ def list_parts(call: Call) -> dict[str, Any]:
 
 def get_download_authorization(call: Call) -> dict[str, Any]:
     """b2_get_download_authorization: a token for names under a prefix, with header overrides."""
-    _key, bucket = _own_bucket(call, "shareFiles")
+    key, bucket = _own_bucket(call, "shareFiles")
     prefix = call.get("fileNamePrefix")
     if prefix is None:
         raise bad_request("Missing required parameter: fileNamePrefix")
+    call.engine.require_prefix(key, prefix)
     seconds = call.need("validDurationInSeconds", int)
     if not 1 <= seconds <= MAX_DOWNLOAD_AUTH_SECONDS:
         raise bad_request(f"validDurationInSeconds must be 1 to {MAX_DOWNLOAD_AUTH_SECONDS}")

@@ -198,6 +198,10 @@ class B2RequestHandler(BaseHTTPRequestHandler):
         if payload is None or payload.get("f" if part else "b") != target:
             raise unauthorized("Invalid upload authorization token", "bad_auth_token")
         upload = parse_upload(self.headers, part=part)
+        if not part:  # a key limited to a name prefix uploads only under it
+            key = engine.store.get_key(str(payload.get("k", "")))
+            if key is not None and key[4] and not upload.name.startswith(key[4]):
+                raise unauthorized("The key is restricted to another name prefix.")
         row = files.unfinished(target) if part else None
         if not part:
             engine.bucket(target)
