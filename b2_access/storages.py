@@ -17,7 +17,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.files.storage import storages
 from django.urls import get_script_prefix
-from django.utils.deconstruct import deconstructible
 
 from b2_storage import B2Storage
 from b2_storage.exceptions import B2ConfigurationError
@@ -66,11 +65,11 @@ class AccessOptions:
                    options.get("scope", "file"))  # fmt: skip
 
 
-@deconstructible(path="b2_access.SignedB2Storage")
 class SignedB2Storage(B2Storage):
     """A B2 storage whose ``url()`` is a signed, expiring link checked against a tier."""
 
     options_kind = "SignedB2Storage"
+    deconstruct_path = "b2_access.SignedB2Storage"
     default_tier = "logged_in"
 
     def __init__(self, **options: Any) -> None:
@@ -144,27 +143,27 @@ class SignedB2Storage(B2Storage):
         return bool(self.config.cdn_url) or self.client.known_public()
 
 
-@deconstructible(path="b2_access.PublicStorage")
 class PublicStorage(SignedB2Storage):
     """A signed storage for the ``public`` tier: anyone may follow its links."""
 
     options_kind = "PublicStorage"
+    deconstruct_path = "b2_access.PublicStorage"
     default_tier = "public"
 
 
-@deconstructible(path="b2_access.LoggedInStorage")
 class LoggedInStorage(SignedB2Storage):
     """A signed storage for the ``logged_in`` tier: active, authenticated users."""
 
     options_kind = "LoggedInStorage"
+    deconstruct_path = "b2_access.LoggedInStorage"
     default_tier = "logged_in"
 
 
-@deconstructible(path="b2_access.StaffStorage")
 class StaffStorage(SignedB2Storage):
     """A signed storage for the ``staff`` tier: active staff users."""
 
     options_kind = "StaffStorage"
+    deconstruct_path = "b2_access.StaffStorage"
     default_tier = "staff"
 
 

@@ -18,7 +18,6 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
 from django.utils import timezone
-from django.utils.deconstruct import deconstructible
 
 from .client import B2Client
 from .config import StorageConfig
@@ -29,7 +28,6 @@ from .names import b2_name_problem
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
 
 
-@deconstructible(path="b2_storage.B2Storage")
 class B2Storage(Storage):
     """A Django storage that keeps files in a Backblaze B2 bucket.
 
@@ -39,6 +37,13 @@ class B2Storage(Storage):
     """
 
     options_kind = "B2Storage"
+    deconstruct_path = "b2_storage.B2Storage"  # what migrations import: never a private module
+    _given_options: dict[str, Any]
+
+    def __new__(cls, *args: Any, **options: Any) -> Any:
+        instance = super().__new__(cls)
+        instance._given_options = dict(options)  # for deconstruct(), as given (not merged)
+        return instance
 
     def __init__(self, **options: Any) -> None:
         self.config = StorageConfig.from_options(options, kind=self.options_kind)
@@ -56,6 +61,18 @@ class B2Storage(Storage):
     def __repr__(self) -> str:
         config = self.config
         return f"{type(self).__name__}(bucket={config.bucket!r}, location={config.location!r})"
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        """Return what migrations record, leaving out credentials that ``B2_STORAGE`` holds
+        (so a storage built from a test server's options keeps its key out of migrations)."""
+        kwargs = dict(self._given_options)
+        defaults = getattr(settings, "B2_STORAGE", {})
+        for secret in ("application_key", "application_key_id"):
+            if secret in kwargs and defaults.get(secret) == kwargs[secret]:
+                del kwargs[secret]
+        cls = type(self)  # a project's subclass is recorded under its own name
+        path = cls.__dict__.get("deconstruct_path") or f"{cls.__module__}.{cls.__qualname__}"
+        return path, (), kwargs
 
     def __eq__(self, other: object) -> bool:
         return (
