@@ -231,9 +231,7 @@ class B2Storage(Storage):
 
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""
-        raise NotImplementedError(
-            "path() is not available: B2 files have no local path; use open()."
-        )
+        raise NotImplementedError("path(): B2 files have no local path; use open().")
 
     def get_modified_time(self, name: str) -> datetime:
         """Return when the newest version of ``name`` was uploaded."""
