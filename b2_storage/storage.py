@@ -53,6 +53,10 @@ class B2Storage(Storage):
             TTLCache(self.config.cache_maxsize, ttl, timer=time.monotonic) if ttl else None
         )
         self._meta_lock = threading.Lock()
+        # allPrivate url()s are reused for half their life, so each hands out at least half.
+        self._urls: TTLCache[str, str] = TTLCache(
+            self.config.cache_maxsize, self.config.url_expires / 2, timer=lambda: time.monotonic()
+        )
         if self.config.authorize_on_init:
             self.client.authorize()
         if self.config.validate_on_init:
@@ -218,7 +222,8 @@ class B2Storage(Storage):
 
     def url(self, name: str | None) -> str:
         """Return a URL for ``name``: direct (or ``cdn_url``) for an allPublic bucket, else a B2
-        download-authorization URL valid for ``url_expires`` seconds."""
+        download-authorization URL valid for ``url_expires`` seconds (one B2 call per name and
+        half that time: a URL is reused while at least half of its life remains)."""
         if name is None:
             raise ValueError("url() needs a file name.")
         full = self.b2_name(name)
@@ -226,8 +231,15 @@ class B2Storage(Storage):
             return f"{self.config.cdn_url.rstrip('/')}/{quote(full)}"
         if self.client.is_public():
             return self.client.public_url(full)
+        with self._meta_lock:
+            cached = self._urls.get(full)
+        if cached is not None:
+            return cached
         token = self.client.download_authorization(full, self.config.url_expires)
-        return f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
+        url = f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
+        with self._meta_lock:
+            self._urls[full] = url
+        return url
 
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""

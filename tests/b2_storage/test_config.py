@@ -207,3 +207,18 @@ def test_migrations_leave_out_credentials_that_settings_hold(b2: LocalB2, bucket
     assert path == "b2_storage.B2Storage"
     assert "application_key" not in kwargs and "application_key_id" not in kwargs
     assert kwargs["bucket"] == bucket
+
+
+def test_private_urls_are_reused_for_half_their_life(
+    make_storage: MakeStorage, b2: LocalB2
+) -> None:
+    storage = make_storage(url_expires=600)
+    storage.save("u.txt", ContentFile(b"u"))
+    with freeze_time() as frozen:
+        b2.reset_calls()
+        first = storage.url("u.txt")
+        assert storage.url("u.txt") == first
+        assert b2.calls["b2_get_download_authorization"] == 1
+        frozen.tick(301)
+        assert storage.url("u.txt") != first
+        assert b2.calls["b2_get_download_authorization"] == 2
