@@ -141,8 +141,7 @@ class DownloadResolver:
         url = self.authorizer.warm_url(storage, parsed)
         if url is None:
             return await sync_to_async(self.redirect)(storage, parsed)
-        logger.debug("b2_access: 302 tier %s bucket %s", parsed.tier, storage.config.bucket)
-        return redirect_to_b2(url)
+        return self._redirected(storage, parsed, url)
 
     def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
         """Answer a genuine grant: check the tier (and bound user), then redirect to B2."""
@@ -200,5 +199,9 @@ class DownloadResolver:
             logger.exception("b2_access: 503 unexpected failure for bucket %s",
                              storage.config.bucket)  # fmt: skip
             return unavailable(30)
+        return self._redirected(storage, grant, url)
+
+    @staticmethod
+    def _redirected(storage: SignedB2Storage, grant: Grant, url: str) -> HttpResponse:
         logger.debug("b2_access: 302 tier %s bucket %s", grant.tier, storage.config.bucket)
         return redirect_to_b2(url)

@@ -194,9 +194,7 @@ class Engine:
             )
         with self.store.lock:
             if self.store.bucket_by(name=name) is not None:
-                raise bad_request_code(
-                    "duplicate_bucket_name", f"Bucket name is already in use: {name}"
-                )
+                raise bad_request(f"Bucket name is already in use: {name}", "duplicate_bucket_name")
             bucket = BucketRow(
                 secrets.token_hex(12), name, bucket_type, info or {}, cors or [], lifecycle or [], 1
             )
@@ -239,11 +237,6 @@ class Engine:
         with self.store.lock:
             bucket = self.bucket(bucket_id)
             if self.store.bucket_has_files(bucket_id):
-                raise bad_request_code("cannot_delete_non_empty_bucket", "Bucket is not empty.")
+                raise bad_request("Bucket is not empty.", "cannot_delete_non_empty_bucket")
             self.store.delete_bucket(bucket_id)
         return bucket
-
-
-def bad_request_code(code: str, message: str) -> B2Error:
-    """Return a 400 error with a specific B2 code."""
-    return B2Error(400, code, message)

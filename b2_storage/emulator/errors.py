@@ -20,9 +20,9 @@ class B2Error(Exception):
         return {"status": self.status, "code": self.code, "message": self.message}
 
 
-def bad_request(message: str) -> B2Error:
-    """Return a 400 ``bad_request`` error."""
-    return B2Error(400, "bad_request", message)
+def bad_request(message: str, code: str = "bad_request") -> B2Error:
+    """Return a 400 error (``bad_request`` unless another code is given)."""
+    return B2Error(400, code, message)
 
 
 def not_found(message: str, code: str = "not_found") -> B2Error:
