@@ -24,6 +24,7 @@ from cachetools import TLRUCache
 from django.core.cache import caches
 
 from .conf import AccessSettings
+from .refusals import Refusals
 from .signing import Grant
 
 if TYPE_CHECKING:
@@ -95,35 +96,43 @@ class DownloadAuthorizer:
         self._local_lock = threading.Lock()  # cachetools caches are not thread-safe
         self._guard = threading.Lock()
         self._flights: dict[str, threading.Lock] = {}
+        self.refusals = Refusals(self._clock)
 
     def _until(self, _key: str, value: CachedToken, now: float) -> float:
         return now + (value.handout_until - self._clock())
 
     def url(self, storage: SignedB2Storage, grant: Grant) -> str:
-        """Return the B2 URL that downloads ``grant``'s file (one B2 call at most, if cold)."""
-        full = storage.b2_name(grant.name)
-        prefix = storage.token_prefix(full)
+        """Return the B2 URL that downloads ``grant``'s file (B2 calls only when cold).
+
+        Raise :class:`B2NameNotSealed` when a token for the file's own name would open another
+        file too, and :class:`B2AccessRefused` while B2 refuses the storage's key.
+        """
+        prefix = storage.token_prefix(grant.name)
+        exact = prefix == storage.b2_name(grant.name)
         overrides = overrides_for(grant)
-        token = self.token(storage, prefix, overrides)
-        return _with_token(storage.client.public_url(full), token, overrides)
+        token = self.token(storage, prefix, overrides, exact=exact)
+        return _with_token(storage.file_url(grant.name), token, overrides)
 
     def warm_url(self, storage: SignedB2Storage, grant: Grant) -> str | None:
         """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""
-        full = storage.b2_name(grant.name)
         overrides = overrides_for(grant)
-        key = self._key(storage, storage.token_prefix(full), overrides)
+        key = self._key(storage, storage.token_prefix(grant.name), overrides)
         cached = self._fresh(self._local_get(key))
-        file_url = storage.client.cached_public_url(full)
+        file_url = storage.cached_file_url(grant.name)
         if cached is None or file_url is None:
             return None
         return _with_token(file_url, cached.token, overrides)
 
-    def token(self, storage: SignedB2Storage, prefix: str, overrides: Overrides) -> str:
-        """Return a B2 download token for ``prefix`` of the storage's bucket."""
+    def token(
+        self, storage: SignedB2Storage, prefix: str, overrides: Overrides, *, exact: bool = False
+    ) -> str:
+        """Return a B2 download token for ``prefix`` of the storage's bucket (with ``exact``,
+        ``prefix`` is one file's name, checked sealed when the token is fetched)."""
         key = self._key(storage, prefix, overrides)
         cached = self._fresh(self._local_get(key))
         if cached is not None:
             return cached.token
+        self.refusals.check(storage.fingerprint, key)
         with self._flight(key):
             cached = self._fresh(self._local_get(key)) or self._fresh(self._shared_get(key))
             if cached is None:
@@ -131,7 +140,11 @@ class DownloadAuthorizer:
                 def fetch() -> CachedToken:
                     seconds = self.conf.token_lifetime
                     asked_at = self._clock()  # the token's life starts when we ask, not after
-                    token = storage.client.download_authorization(prefix, seconds, dict(overrides))
+                    token = self.refusals.remember(
+                        storage, key,
+                        lambda: storage.download_token(prefix, seconds, dict(overrides),
+                                                       exact=exact),
+                    )  # fmt: skip
                     fetched = CachedToken(token, asked_at + self.conf.handout_seconds)
                     self._shared_set(key, fetched)
                     return fetched
@@ -169,9 +182,10 @@ class DownloadAuthorizer:
         return fetch()  # the other process is slow or gone: ask B2 ourselves
 
     def clear(self) -> None:
-        """Forget the tokens cached in this process."""
+        """Forget the tokens and refusals remembered in this process."""
         with self._local_lock:
             self._local.clear()
+        self.refusals.clear()
 
     def _fresh(self, cached: object) -> CachedToken | None:
         if isinstance(cached, CachedToken) and cached.handout_until > self._clock():

@@ -24,8 +24,10 @@ class AccessSettings:
 
     url_prefix: str = "/b2/"
     expires: int = 300  # seconds a signed Django link stays valid
-    token_lifetime: int = 3600  # seconds of each B2 download token
-    min_remaining: int = 1800  # a cached B2 token is handed out while this much of it remains
+    # A B2 URL is a bearer credential: it opens its file for min_remaining..token_lifetime
+    # seconds after the click (10 to 15 minutes by default), whatever happens to the session.
+    token_lifetime: int = 900  # seconds of each B2 download token
+    min_remaining: int = 600  # a cached B2 token is handed out while this much of it remains
     cache: str | None = "default"  # the shared Django cache alias for B2 tokens (None: none)
     local_cache_size: int = 1024  # B2 tokens kept in each process
     login_url: str | None = None  # None: settings.LOGIN_URL

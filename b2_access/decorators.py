@@ -90,7 +90,7 @@ def _respond(request: HttpRequest, result: Any) -> HttpResponse:
                   attachment=bool(options.get("attachment", storage.access.attachment)),
                   filename=options.get("filename"),
                   cache_control=options.get("cache_control"))  # fmt: skip
-    return resolver.redirect(storage, grant)
+    return resolver.redirect(request, storage, grant)
 
 
 def redirect_to_file(view_func: ViewFunc) -> ViewFunc:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -18,9 +21,13 @@ from django.http import (
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template import TemplateDoesNotExist, loader
+from django.template.response import TemplateResponse
+from django.urls import get_resolver, get_urlconf
 from django.utils.html import escape
+from django.views.defaults import permission_denied
 
-from b2_storage import B2StorageError, B2Unavailable
+from b2_storage import B2AccessRefused, B2NameNotSealed, B2StorageError, B2Unavailable
 
 from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, current_signer, get_access_settings
@@ -33,15 +40,50 @@ logger = logging.getLogger(__name__)
 SAFE_METHODS = ("GET", "HEAD")
 
 
-def forbidden(reason: str, detail: str) -> HttpResponse:
-    """Return a 403 page that says why, in words a user understands."""
-    body = (
-        "<!doctype html><meta charset='utf-8'><title>Access denied</title>"
-        f"<h1>Access denied</h1><p>{escape(detail)}</p>"
-    )
-    response = HttpResponseForbidden(body, content_type="text/html; charset=utf-8")
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request for a link is refused: ``status`` 403 (rendered by the project's
+    ``handler403``), 405, or a login redirect (``login``) for an anonymous user."""
+
+    reason: str  # also sent as the X-B2-Access header: expired, invalid, tier, user, ...
+    detail: str  # for the user, in words they understand (the 403 page's exception text)
+    status: int = 403
+    login: bool = False
+
+
+def forbidden(request: HttpRequest, reason: str, detail: str) -> HttpResponse:
+    """Return the project's own 403 page (its ``handler403``, so its ``403.html`` applies),
+    rendered for ``PermissionDenied(detail)``, uncacheable and labelled with ``reason``."""
+    handler: Callable[..., Any] = get_resolver(get_urlconf()).resolve_error_handler(403)
+    response: HttpResponse
+    if handler is permission_denied and not _has_template("403.html"):
+        # Django's bare default page drops the reason: say it in a page of our own.
+        body = (
+            "<!doctype html><meta charset='utf-8'><title>Access denied</title>"
+            f"<h1>Access denied</h1><p>{escape(detail)}</p>"
+        )
+        response = HttpResponseForbidden(body, content_type="text/html; charset=utf-8")
+    else:
+        response = handler(request, exception=PermissionDenied(detail))
+        if isinstance(response, TemplateResponse):
+            response.render()
     response["Cache-Control"] = "private, no-store"
     response["X-B2-Access"] = reason
+    return quiet(response)
+
+
+def _has_template(name: str) -> bool:
+    try:
+        loader.get_template(name)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def quiet(response: HttpResponse) -> HttpResponse:
+    """Keep Django from logging the request path of ``response``: it holds a signed link,
+    which must not reach logs (we log the verdict ourselves, without the link)."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  # read by log_response
     return response
 
 
@@ -53,7 +95,7 @@ def unavailable(retry_after: int) -> HttpResponse:
     )  # fmt: skip
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
-    return response
+    return quiet(response)
 
 
 def redirect_to_b2(url: str) -> HttpResponse:
@@ -100,47 +142,47 @@ class DownloadResolver:
         """Return whether ``path`` is under the prefix, on a path-segment boundary (cheap)."""
         return path.startswith(self.prefix)
 
-    def parse(self, request: HttpRequest) -> Grant | HttpResponse:
-        """Return the grant of a genuine link, or the refusal (405 or 403). Pure: no I/O."""
+    def parse(self, request: HttpRequest) -> Grant | Refusal:
+        """Return the grant of a genuine link, or why it is refused (405 or 403). Pure."""
         if request.method not in SAFE_METHODS:
             logger.info("b2_access: 405 for %s", request.method)
-            return HttpResponseNotAllowed(SAFE_METHODS)
+            return Refusal("method", f"{request.method} is not allowed here.", status=405)
         token, _, name = request.path_info[len(self.prefix) :].partition("/")
         try:
             return self.signer.unsign(token, name)
         except TokenExpired:
             logger.info("b2_access: 403 expired link")
-            return forbidden("expired", "This link has expired. Reload the page that gave it.")
+            return Refusal("expired", "This link has expired. Reload the page that gave it.")
         except InvalidToken:
             logger.info("b2_access: 403 invalid link")
-            return forbidden("invalid", "This link is not valid.")
+            return Refusal("invalid", "This link is not valid.")
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """Answer a request for a signed link: 302 to B2, login redirect, 403, 405 or 503."""
         parsed = self.parse(request)
-        if isinstance(parsed, HttpResponse):
-            return parsed
+        if isinstance(parsed, Refusal):
+            return self.refuse(request, parsed)
         return self.respond_to_grant(request, parsed)
 
     async def arespond(self, request: HttpRequest) -> HttpResponse:
         """The same answer under ASGI: a warm link is answered in the event loop; anything that
-        needs I/O (a custom tier's query, a cold B2 token) runs :meth:`respond_to_grant` in a
-        worker thread. Both paths share :meth:`parse`, :meth:`check_access` and the caches."""
+        needs I/O (a custom tier's query, a cold B2 token, the project's 403 page) runs in a
+        worker thread. Both paths share :meth:`parse`, :meth:`judge` and the caches."""
         parsed = self.parse(request)
-        if isinstance(parsed, HttpResponse):
-            return parsed
+        if isinstance(parsed, Refusal):
+            return await self.arefuse(request, parsed)
         tier = tiers.get(parsed.tier)
         storage = registered_storage(parsed.storage)
         auser = getattr(request, "auser", None)
         if tier is None or not tier.reads_only_user or storage is None or auser is None:
             return await sync_to_async(self.respond_to_grant)(request, parsed)
         request.user = await auser()  # loaded once, asynchronously; the checks read it
-        verdict = self.check_access(request, parsed.tier, parsed.user)
-        if verdict is not None:
-            return verdict
+        refusal = self.judge(request, parsed.tier, parsed.user)
+        if refusal is not None:
+            return await self.arefuse(request, refusal)
         url = self.authorizer.warm_url(storage, parsed)
         if url is None:
-            return await sync_to_async(self.redirect)(storage, parsed)
+            return await sync_to_async(self.redirect)(request, storage, parsed)
         return self._redirected(storage, parsed, url)
 
     def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
@@ -148,47 +190,77 @@ class DownloadResolver:
         storage = self.lookup(grant.storage)
         if storage is None:
             logger.warning("b2_access: 403 link of an unknown storage %s", grant.storage)
-            return forbidden("storage", "This link is not valid here.")
-        verdict = self.check_access(request, grant.tier, grant.user)
-        if verdict is not None:
-            return verdict
-        return self.redirect(storage, grant)
+            return self.refuse(request, Refusal("storage", "This link is not valid here."))
+        refusal = self.check_access(request, grant.tier, grant.user)
+        if refusal is not None:
+            return refusal
+        return self.redirect(request, storage, grant)
 
     def check_access(
         self, request: HttpRequest, tier_name: str, bound_user: str | None = None
     ) -> HttpResponse | None:
-        """Return the refusal for this request, or ``None`` when the tier lets it through."""
+        """Return the refusal's response for this request, or ``None`` when the tier (and the
+        bound user) let it through."""
+        refusal = self.judge(request, tier_name, bound_user)
+        return None if refusal is None else self.refuse(request, refusal)
+
+    def judge(
+        self, request: HttpRequest, tier_name: str, bound_user: str | None = None
+    ) -> Refusal | None:
+        """Return why this request may not follow the link, or ``None``. No rendering."""
         try:
             tier = tiers[tier_name]
         except UnknownTier:
             logger.error("b2_access: 403 unknown tier %r", tier_name)
-            return forbidden("tier", "This link is not valid here.")
+            return Refusal("tier", "This link is not valid here.")
         user = getattr(request, "user", None)
         anonymous = user is None or not user.is_authenticated
         if bound_user is not None and (anonymous or str(getattr(user, "pk", "")) != bound_user):
             if anonymous:
-                return self.login(request, "bound user")
+                logger.info("b2_access: login redirect (bound user)")
+                return Refusal("login", "Log in to open this file.", login=True)
             logger.info("b2_access: 403 link bound to another user")
-            return forbidden("user", "This link was made for another account.")
+            return Refusal("user", "This link was made for another account.")
         if tier.allows(request):
             return None
         if anonymous and tier.needs_login:
-            return self.login(request, tier.name)
+            logger.info("b2_access: login redirect (%s)", tier.name)
+            return Refusal("login", "Log in to open this file.", login=True)
         logger.info("b2_access: 403 tier %s refused", tier.name)
-        return forbidden("tier", "Your account may not open this file.")
+        return Refusal("tier", "Your account may not open this file.")
 
-    def login(self, request: HttpRequest, why: str) -> HttpResponse:
+    def refuse(self, request: HttpRequest, refusal: Refusal) -> HttpResponse:
+        """Return the response for ``refusal``: a login redirect, a 405, or the 403 page."""
+        if refusal.login:
+            return self.login(request)
+        if refusal.status == 405:
+            return quiet(HttpResponseNotAllowed(SAFE_METHODS))
+        return forbidden(request, refusal.reason, refusal.detail)
+
+    async def arefuse(self, request: HttpRequest, refusal: Refusal) -> HttpResponse:
+        """:meth:`refuse` under ASGI: the project's 403 page may query, so it runs in a thread."""
+        if refusal.login or refusal.status != 403:
+            return self.refuse(request, refusal)
+        return await sync_to_async(self.refuse)(request, refusal)
+
+    def login(self, request: HttpRequest) -> HttpResponse:
         """Send an anonymous user to log in, then back to the link."""
         from django.contrib.auth.views import redirect_to_login  # needs the app registry
 
-        logger.info("b2_access: login redirect (%s)", why)
         login_url = str(self.conf.login_url or settings.LOGIN_URL)
         return redirect_to_login(request.get_full_path(), login_url)
 
-    def redirect(self, storage: SignedB2Storage, grant: Grant) -> HttpResponse:
+    def redirect(
+        self, request: HttpRequest, storage: SignedB2Storage, grant: Grant
+    ) -> HttpResponse:
         """Return the 302 to B2 for a granted file, or 503 when B2 cannot be reached."""
         try:
             url = self.authorizer.url(storage, grant)
+        except B2NameNotSealed:  # logged once per window by the authorizer
+            detail = "This file cannot be shared safely right now; the site has been told."
+            return self.refuse(request, Refusal("unsealed", detail))
+        except B2AccessRefused as exc:  # logged once per back-off window by the authorizer
+            return unavailable(exc.retry_after)
         except B2Unavailable as exc:
             logger.warning("b2_access: 503 B2 unavailable for bucket %s", storage.config.bucket)
             return unavailable(exc.retry_after)

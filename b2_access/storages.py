@@ -90,15 +90,19 @@ class SignedB2Storage(B2Storage):
     def __hash__(self) -> int:
         return super().__hash__()
 
-    def token_prefix(self, full_name: str) -> str:
-        """Return the B2 name prefix a download token for ``full_name`` covers (its scope)."""
-        scope = self.access.scope
-        if scope == "file":
-            return full_name
+    def token_prefix(self, name: str) -> str:
+        """Return the B2 name prefix a download token for ``name`` covers under this storage's
+        scope: the file's own (see :meth:`B2Storage.token_prefix`), or the storage's part of
+        the bucket (``bucket``), or a prefix scope when it holds the file."""
+        scope, location = self.access.scope, self.config.location
         if scope == "bucket":  # the storage's part of the bucket, never other tiers' files
-            return f"{self.config.location}/" if self.config.location else ""
-        prefix = f"{self.config.location}/{scope}" if self.config.location else scope
-        return prefix if full_name.startswith(prefix) else full_name
+            self.b2_name(name)
+            return f"{location}/" if location else ""
+        if scope != "file":
+            region = f"{location}/{scope}" if location else scope
+            if self.b2_name(name).startswith(region):
+                return region
+        return super().token_prefix(name)
 
     def url(self, name: str | None) -> str:
         """Return the signed link of ``name`` (the direct URL for a public tier on a public
@@ -140,7 +144,7 @@ class SignedB2Storage(B2Storage):
     def _is_direct(self) -> bool:
         """Return whether links may skip Django, knowing it without any I/O: with ``cdn_url``,
         or once this process has seen that the bucket is allPublic (any B2 operation)."""
-        return bool(self.config.cdn_url) or self.client.known_public()
+        return bool(self.config.cdn_url) or self.known_public()
 
 
 class PublicStorage(SignedB2Storage):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .exceptions import (
+    B2AccessRefused,
     B2ConfigurationError,
     B2FileNotFound,
     B2InvalidName,
+    B2NameNotSealed,
     B2StorageError,
     B2Unavailable,
     B2UploadFailed,
@@ -14,9 +16,11 @@ from .storage import B2Storage
 
 __version__ = "0.1.0"
 __all__ = [
+    "B2AccessRefused",
     "B2ConfigurationError",
     "B2FileNotFound",
     "B2InvalidName",
+    "B2NameNotSealed",
     "B2Storage",
     "B2StorageError",
     "B2Unavailable",

@@ -261,6 +261,18 @@ class B2Client:
                 "validDurationInSeconds": seconds, **overrides}  # fmt: skip
         return self.call(prefix, lambda: self._raw_download_authorization(body))
 
+    def extension_of(self, name: str) -> str | None:
+        """Return the name of a live file that extends ``name`` (``name`` plus at least one more
+        character), or ``None`` when ``name`` is sealed: one ``b2_list_file_names`` call."""
+
+        def first_two() -> list[str]:
+            answer = self.api.session.list_file_names(
+                self.bucket.id_, start_file_name=name, max_file_count=2, prefix=name
+            )
+            return [str(entry["fileName"]) for entry in answer.get("files", [])]
+
+        return next((other for other in self.call(name, first_two) if other != name), None)
+
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):
             info = self.api.account_info

@@ -7,28 +7,34 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
-from .exceptions import B2StorageError, B2Unavailable
+from .exceptions import B2AccessRefused, B2StorageError, B2Unavailable
 
 TIMEOUT = 30
+# 401 codes that mean "the account token is stale": authorize again, then retry once.
+REAUTHORIZE = ("bad_auth_token", "expired_auth_token")
 
 
+@sensitive_variables("account_token")
 def request_download_token(api_url: str, account_token: str, body: Mapping[str, Any]) -> str | None:
     """Return a download token, or ``None`` when B2 answers 401 (authorize again, then retry).
 
-    Raise :class:`B2Unavailable` when B2 cannot be reached or answers 5xx/429, and
-    :class:`B2StorageError` when it refuses the request.
+    Raise :class:`B2Unavailable` when B2 cannot be reached or answers 5xx/429,
+    :class:`B2AccessRefused` when B2 refuses the key (a missing capability, another bucket or
+    name prefix: authorizing again would not help) and :class:`B2StorageError` otherwise.
     """
     prefix = body.get("fileNamePrefix")
-    try:
-        response = requests.post(
-            f"{api_url}/b2api/v3/b2_get_download_authorization", json=dict(body),
-            headers={"Authorization": account_token}, timeout=TIMEOUT,
-        )  # fmt: skip
-    except requests.RequestException as exc:
-        raise B2Unavailable(f"B2 could not be reached to authorize {prefix!r}.") from exc
-    if response.status_code == 401:
+    response = _post(f"{api_url}/b2api/v3/b2_get_download_authorization", account_token, body)
+    if response is None:
+        raise B2Unavailable(f"B2 could not be reached to authorize {prefix!r}.")
+    if response.status_code == 401 and _error_field(response, "code") in REAUTHORIZE:
         return None
+    if response.status_code in (401, 403):  # the key lacks shareFiles, or another bucket/prefix
+        raise B2AccessRefused(
+            f"B2 refused the application key a download authorization for {prefix!r}: "
+            f"{_error_field(response, 'code')}: {_error_field(response, 'message')}"
+        )
     if response.status_code >= 500 or response.status_code == 429:
         error = B2Unavailable(f"B2 answered {response.status_code} to authorize {prefix!r}.")
         retry_after = response.headers.get("Retry-After", "")
@@ -38,7 +44,7 @@ def request_download_token(api_url: str, account_token: str, body: Mapping[str, 
     if response.status_code != 200:
         raise B2StorageError(
             f"B2 refused a download authorization for {prefix!r}: "
-            f"{response.status_code} {_error_code(response)}."
+            f"{response.status_code} {_error_field(response, 'code')}."
         )
     try:
         return str(response.json()["authorizationToken"])
@@ -46,8 +52,22 @@ def request_download_token(api_url: str, account_token: str, body: Mapping[str, 
         raise B2Unavailable(f"B2 answered 200 without a token for {prefix!r}.") from None
 
 
-def _error_code(response: requests.Response) -> str:
+@sensitive_variables("account_token")
+def _post(url: str, account_token: str, body: Mapping[str, Any]) -> requests.Response | None:
+    """POST ``body``; ``None`` when B2 cannot be reached. The connection error is dropped, not
+    chained: requests' frames hold the account token, which Django's error page would show."""
     try:
-        return str(response.json().get("code", ""))
+        return requests.post(
+            url, json=dict(body), headers={"Authorization": account_token}, timeout=TIMEOUT
+        )
+    except requests.RequestException:
+        return None
+
+
+def _error_field(response: requests.Response, key: str) -> str:
+    """Return ``key`` of B2's JSON error body (``code`` or ``message``), or "" without one."""
+    try:
+        body = response.json()
     except ValueError:
         return ""
+    return str(body.get(key, ""))[:200] if isinstance(body, dict) else ""

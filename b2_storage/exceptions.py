@@ -39,3 +39,26 @@ class B2InvalidName(B2StorageError, ValueError):
 
 class B2UploadFailed(B2StorageError):
     """An upload did not complete; nothing of it is visible in the bucket."""
+
+
+class B2NameNotSealed(B2StorageError, PermissionError):
+    """A download token for this exact name would also open another file whose name extends it.
+
+    B2's download tokens cover a name *prefix*: a token for ``docs/a`` also opens ``docs/ab``
+    and ``docs/a/x``. Such a name gets no token until the other file is renamed or removed.
+    """
+
+    def __init__(self, name: str, extended_by: str) -> None:
+        super().__init__(
+            f"A B2 download token for {name[:200]!r} would also open {extended_by[:200]!r}, whose "
+            "name extends it; rename one of them (or save files in their own folders)."
+        )
+        self.name = name
+        self.extended_by = extended_by
+
+
+class B2AccessRefused(B2StorageError):
+    """B2 refused our application key for this operation (a missing capability, another bucket
+    or name prefix, or a wrong key). Retrying does not help until the key or settings change."""
+
+    retry_after = 60

@@ -6,7 +6,7 @@ import mimetypes
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from .client import B2Client
 from .config import StorageConfig
-from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
+from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed, B2StorageError
 from .files import B2File, check_mode
 from .meta import FileMeta
 from .names import b2_name_problem
@@ -235,11 +235,50 @@ class B2Storage(Storage):
             cached = self._urls.get(full)
         if cached is not None:
             return cached
-        token = self.client.download_authorization(full, self.config.url_expires)
+        prefix = self.token_prefix(name)
+        token = self.download_token(prefix, self.config.url_expires, exact=prefix == full)
         url = f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
         with self._meta_lock:
             self._urls[full] = url
         return url
+
+    # -- download tokens: the interface b2_access builds its links on ---------------------
+    def token_prefix(self, name: str) -> str:
+        """Return the B2 name prefix that a download token for the file ``name`` covers."""
+        return self.b2_name(name)
+
+    def download_token(
+        self,
+        prefix: str,
+        seconds: int,
+        headers: Mapping[str, str] | None = None,
+        *,
+        exact: bool = False,
+    ) -> str:
+        """Return a B2 download token for the B2 names starting with ``prefix``.
+
+        B2's tokens are name-prefix tokens: a token for ``docs/a`` also opens ``docs/ab``. With
+        ``exact``, ``prefix`` is one file's B2 name and the token is handed out only when no
+        other live file extends it (one ``b2_list_file_names`` call first); otherwise raise
+        :class:`B2NameNotSealed`. ``headers`` (``b2ContentDisposition``, ...) are pinned in it.
+        """
+        if exact:
+            other = self.client.extension_of(prefix)
+            if other is not None:
+                raise B2NameNotSealed(prefix, other)
+        return self.client.download_authorization(prefix, seconds, headers)
+
+    def file_url(self, name: str) -> str:
+        """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""
+        return self.client.public_url(self.b2_name(name))
+
+    def cached_file_url(self, name: str) -> str | None:
+        """Return :meth:`file_url` when this process knows it without any I/O, else ``None``."""
+        return self.client.cached_public_url(self.b2_name(name))
+
+    def known_public(self) -> bool:
+        """Return whether this process already knows (without I/O) the bucket is allPublic."""
+        return self.client.known_public()
 
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""
