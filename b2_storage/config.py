@@ -34,7 +34,12 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "part_size": ((int,), "int"),
     "metadata_cache": ((dict, bool), "bool or a dict with 'maxsize' and 'ttl'"),
     "url_expires": ((int,), "int (seconds)"),
+    "content_types": ((dict,), "dict of file suffix to content type"),
+    "active_content": ((str,), "'attachment' or 'inline'"),
+    "layout": ((str,), "'flat' or 'folder-per-file'"),
 }
+ACTIVE_CONTENT = ("attachment", "inline")
+LAYOUTS = ("flat", "folder-per-file")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +63,9 @@ class StorageConfig:
     part_size: int = 100 * 1000 * 1000
     metadata_cache: Mapping[str, float] | bool = True
     url_expires: int = 3600
+    content_types: Mapping[str, str] = field(default_factory=dict)  # ".ext" -> type
+    active_content: str = "attachment"  # HTML, SVG, XML, JS: stored as attachments
+    layout: str = "flat"  # or "folder-per-file": <dir>/<random id>/<name>, one token per folder
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, kind: str = "B2Storage") -> StorageConfig:
@@ -101,6 +109,19 @@ class StorageConfig:
             raise B2ConfigurationError(f"{kind} option 'file_info' must map str to str.")
         if not 1 <= self.url_expires <= 604800:
             raise B2ConfigurationError(f"{kind} option 'url_expires' must be 1 to 604800 seconds.")
+        for option, allowed in (("active_content", ACTIVE_CONTENT), ("layout", LAYOUTS)):
+            if getattr(self, option) not in allowed:
+                raise B2ConfigurationError(
+                    f"{kind} option {option!r} must be one of {', '.join(map(repr, allowed))}."
+                )
+        if not all(
+            isinstance(k, str) and k.startswith(".") and isinstance(v, str) and "/" in v
+            for k, v in self.content_types.items()
+        ):
+            raise B2ConfigurationError(
+                f"{kind} option 'content_types' must map suffixes such as '.md' to content types "
+                "such as 'text/markdown'."
+            )
         if self.location.startswith("/") or self.location.endswith("/"):
             raise B2ConfigurationError(f"{kind} option 'location' must not start or end with '/'.")
 

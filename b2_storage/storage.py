@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import threading
 import time
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from .client import B2Client
 from .config import StorageConfig
+from .content import upload_headers
 from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed, B2StorageError
 from .files import B2File, check_mode
 from .meta import FileMeta
@@ -154,12 +154,7 @@ class B2Storage(Storage):
 
     def _save_file(self, name: str, content: File[Any]) -> None:
         full = self.b2_name(name)
-        content_type = (
-            getattr(content, "content_type", None)
-            or mimetypes.guess_type(name)[0]
-            or "application/octet-stream"
-        )
-        file_info = dict(self.config.file_info)
+        content_type, file_info = upload_headers(name, self.config)  # never the uploader's claim
         self._forget(full)
         try:
             meta = self._upload(full, content, content_type, file_info)

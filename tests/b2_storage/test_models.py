@@ -95,14 +95,27 @@ def test_save_and_read_back(use_b2: UseB2) -> None:
     assert storage.listdir("") == (["docs", "images"], [])
 
 
-def test_uploaded_file_keeps_its_content_type(use_b2: UseB2) -> None:
+@pytest.mark.parametrize(
+    ("name", "claimed", "served", "disposition"),
+    [
+        ("table.csv", "text/html", "text/csv", None),
+        ("x.pdf", "text/html", "application/pdf", None),
+        ("page.html", "text/plain", "text/html", "attachment"),
+        ("logo.svg", "image/png", "image/svg+xml", "attachment"),
+        ("data.bin", "text/html", "application/octet-stream", None),
+    ],
+)
+def test_an_uploads_content_type_comes_from_its_name_not_the_browser(
+    use_b2: UseB2, name: str, claimed: str, served: str, disposition: str | None
+) -> None:
     use_b2()
-    upload = SimpleUploadedFile("table.bin", b"a,b\n1,2\n", content_type="text/csv")
-    doc = Document.objects.create(title="csv", attachment=upload)
-    assert doc.attachment.name == "docs/table.bin"
+    upload = SimpleUploadedFile(name, b"<script>alert(1)</script>", content_type=claimed)
+    doc = Document.objects.create(title="upload", attachment=upload)
+    assert doc.attachment.name == f"docs/{name}"
     response = requests.get(doc.attachment.url, timeout=10)
-    assert response.content == b"a,b\n1,2\n"
-    assert response.headers["Content-Type"] == "text/csv"
+    assert response.content == b"<script>alert(1)</script>"
+    assert response.headers["Content-Type"] == served
+    assert response.headers.get("Content-Disposition") == disposition
 
 
 @pytest.mark.parametrize(("size", "large"), [(10, False), (2 * PART + 1, True)])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 from b2sdk.v2 import B2Api, Bucket
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -312,7 +312,11 @@ class TestB2Storage(StorageContract):
     @pytest.mark.parametrize(
         ("content", "expected"),
         [
-            (SimpleUploadedFile("upload.bin", b"\x89PNG", content_type="image/png"), "image/png"),
+            (SimpleUploadedFile("upload.png", b"\x89PNG", content_type="text/html"), "image/png"),
+            (
+                SimpleUploadedFile("upload.bin", b"\x89PNG", content_type="image/png"),
+                "application/octet-stream",
+            ),  # the browser's claim is not trusted
             (ContentFile(b"%PDF-1.4", name="x.pdf"), "application/pdf"),
             (ContentFile(b"?", name="x.unknownext"), "application/octet-stream"),
         ],
@@ -324,6 +328,42 @@ class TestB2Storage(StorageContract):
         assert sdk_bucket.get_file_info_by_name(name).content_type == expected
         response = requests.head(storage.url(name), timeout=10)
         assert response.headers["Content-Type"] == expected
+
+    @pytest.mark.parametrize(
+        ("options", "name", "served", "disposition"),
+        [
+            ({}, "a.html", "text/html", "attachment"),
+            ({}, "a.js", "text/javascript", "attachment"),
+            ({}, "feed.atom", "application/atom+xml", "attachment"),
+            ({"active_content": "inline"}, "a.html", "text/html", None),
+            ({"content_types": {".md": "text/markdown"}}, "READ.ME.md", "text/markdown", None),
+            ({"content_types": {".txt": "text/html"}}, "x.txt", "text/html", "attachment"),
+            (
+                {"file_info": {"b2-content-disposition": "inline"}},
+                "a.svg",
+                "image/svg+xml",
+                "inline",
+            ),  # an explicit file_info wins
+        ],
+    )
+    def test_active_content_is_stored_as_an_attachment(
+        self, make: MakeStorage, options: dict[str, Any], name: str, served: str,
+        disposition: str | None,
+    ) -> None:  # fmt: skip
+        storage = make(**options)
+        saved = storage.save(name, ContentFile(b"<svg onload=alert(1)>"))
+        response = requests.get(storage.url(saved), timeout=10)
+        assert response.headers["Content-Type"] == served
+        assert response.headers.get("Content-Disposition") == disposition
+
+    @pytest.mark.parametrize(
+        "options",
+        [{"active_content": "download"}, {"layout": "nested"}, {"content_types": {"md": "x/y"}},
+         {"content_types": {".md": "markdown"}}],
+    )  # fmt: skip
+    def test_content_options_are_validated(self, make: MakeStorage, options: Any) -> None:
+        with pytest.raises(ImproperlyConfigured, match=next(iter(options))):
+            make(**options)
 
     def test_file_info_option(self, make: MakeStorage, sdk: B2Api, sdk_bucket: Bucket) -> None:
         storage = make(file_info={"owner": "tests", "b2-cache-control": "max-age=60"})
