@@ -31,5 +31,7 @@ class B2AccessConfig(AppConfig):
 
         checks.register(b2_checks.check_settings, "b2_access")
         checks.register(b2_checks.check_storages, "b2_access")
+        checks.register(b2_checks.check_tier_isolation, "b2_access")
+        checks.register(b2_checks.check_scope_coverage, "b2_access")
         checks.register(b2_checks.check_public_buckets, "b2_access", deploy=True)
         setting_changed.connect(_reset, dispatch_uid="b2_access.reset")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,7 +29,12 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 ACCESS_OPTIONS = ("tier", "expires", "attachment", "scope")
-_registry: dict[str, SignedB2Storage] = {}
+_registry: dict[str, SignedB2Storage] = {}  # by fingerprint: what a link names
+# Every live instance with distinct access options, for the system checks (two storages on one
+# location that differ in tier share a fingerprint, but the checks must see both).
+_instances: weakref.WeakValueDictionary[tuple[str, AccessOptions], SignedB2Storage] = (
+    weakref.WeakValueDictionary()
+)
 _registry_lock = threading.Lock()
 
 
@@ -83,6 +89,7 @@ class SignedB2Storage(B2Storage):
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
         with _registry_lock:
             _registry.setdefault(self.fingerprint, self)
+            _instances.setdefault((self.fingerprint, self.access), self)
 
     def __eq__(self, other: object) -> bool:
         return super().__eq__(other) and self.access == getattr(other, "access", None)
@@ -192,4 +199,4 @@ def registered_storage(fingerprint: str) -> SignedB2Storage | None:
 def signed_storages() -> list[SignedB2Storage]:
     """Return every signed storage created in this process."""
     with _registry_lock:
-        return list(_registry.values())
+        return list(_instances.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ def ids(deploy: bool = False) -> list[str]:
 def _own_storage_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Check only the signed storages this test creates (the registry is process-wide)."""
     monkeypatch.setattr("b2_access.storages._registry", {})
+    monkeypatch.setattr("b2_access.storages._instances", weakref.WeakValueDictionary())
     yield
 
 
