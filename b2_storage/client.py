@@ -34,6 +34,7 @@ from .translate import T, retry_throttled, translate_errors
 
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str, str], B2Api] = {}
+CONFLICT_SCAN = 1000  # names b2_list_file_names returns at most per call
 
 
 class B2Client:
@@ -272,6 +273,28 @@ class B2Client:
             return [str(entry["fileName"]) for entry in answer.get("files", [])]
 
         return next((other for other in self.call(name, first_two) if other != name), None)
+
+    def name_conflict(self, name: str) -> str | None:
+        """Return a live file name that is ``name``, extends it, or that it extends within its
+        folder (``docs/a`` for ``docs/ab``); ``None`` when there is none. One
+        ``b2_list_file_names`` call over the folder's names sharing the first letter (up to
+        ``CONFLICT_SCAN`` of them); past that, one more call looks for names extending it."""
+        folder, _, base = name.rpartition("/")
+        start = f"{folder}/{base[:1]}" if folder else base[:1]
+
+        def scan() -> list[str]:
+            answer = self.api.session.list_file_names(
+                self.bucket.id_, start_file_name=start, max_file_count=CONFLICT_SCAN, prefix=start
+            )
+            return [str(entry["fileName"]) for entry in answer.get("files", [])]
+
+        names = self.call(name, scan)
+        for other in names:
+            if name.startswith(other) or other.startswith(name):
+                return other
+            if other > name:  # names extending ``name`` sort right after it: none
+                return None
+        return self.extension_of(name) if len(names) == CONFLICT_SCAN else None
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):

@@ -23,9 +23,12 @@ from .config import StorageConfig
 from .content import upload_headers
 from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed, B2StorageError
 from .files import B2File, check_mode
+from .layout import in_new_folder, own_folder
 from .meta import FileMeta
 from .names import b2_name_problem
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
+
+NAME_ATTEMPTS = 5
 
 
 class B2Storage(Storage):
@@ -195,15 +198,36 @@ class B2Storage(Storage):
         """Return whether ``name`` is in the bucket now (asks B2: never a cached answer)."""
         return self._file_meta(name, fresh=True) is not None
 
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        """Return a name to save under that no other live file's name extends or is extended
+        by (B2's tokens are prefix tokens, so either would let one file's URL open the other).
+
+        Django's rules first (``name_XXXXXXX.ext`` when taken; ``allow_overwrite`` keeps the
+        name), then one ``b2_list_file_names`` call: a name that extends a stored one, or that a
+        stored one extends, moves into a folder of its own, keeping its base name. In the
+        ``folder-per-file`` layout every name gets a new folder.
+        """
+        name = str(name).replace("\\", "/")
+        folders = self.config.layout == "folder-per-file"
+        if self.config.allow_overwrite and not folders:
+            return super().get_available_name(name, max_length)
+        candidate = super().get_available_name(in_new_folder(name) if folders else name, max_length)
+        for _ in range(NAME_ATTEMPTS):
+            if self.client.name_conflict(self.b2_name(candidate)) is None:
+                return candidate
+            candidate = super().get_available_name(in_new_folder(name), max_length)
+        raise B2StorageError(f"Could not find a free name for {name[:100]!r}.")
+
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
-        """With ``allow_overwrite``, any name that fits is available (Django's own rule)."""
-        if self.config.allow_overwrite:
+        """With ``allow_overwrite`` or in the ``folder-per-file`` layout, any name that fits
+        is available (a new random folder is never taken); else Django's rule."""
+        if self.config.allow_overwrite or self.config.layout == "folder-per-file":
             return not (max_length and len(name) > max_length)
         return super().is_name_available(name, max_length=max_length)
 
     def get_alternative_name(self, file_root: str, file_ext: str) -> str:
         """With ``allow_overwrite``, keep the name (Django then only shortens it to fit)."""
-        if self.config.allow_overwrite:
+        if self.config.allow_overwrite and self.config.layout == "flat":
             return f"{file_root}{file_ext}"
         return super().get_alternative_name(file_root, file_ext)
 
@@ -239,8 +263,13 @@ class B2Storage(Storage):
 
     # -- download tokens: the interface b2_access builds its links on ---------------------
     def token_prefix(self, name: str) -> str:
-        """Return the B2 name prefix that a download token for the file ``name`` covers."""
-        return self.b2_name(name)
+        """Return the B2 name prefix that a download token for the file ``name`` covers: its
+        own folder in the ``folder-per-file`` layout, else its own B2 name (then checked
+        sealed when the token is fetched: see :meth:`download_token`)."""
+        full = self.b2_name(name)
+        if self.config.layout == "folder-per-file":
+            return own_folder(full) or full
+        return full
 
     def download_token(
         self,
