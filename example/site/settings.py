@@ -91,6 +91,8 @@ STORAGES = {
     "documents": _signed("LoggedInStorage", location="documents"),
     "reports": _signed("StaffStorage", location="reports"),
     "subscribers": _signed("SignedB2Storage", location="subscribers", tier="subscribers"),
-    "private": _signed("LoggedInStorage", location="private"),
+    # Owner-only files (served through redirect_to_file): each in its own random folder, so
+    # the B2 URL a download hands out opens that one file, whatever the other files are named.
+    "private": _signed("LoggedInStorage", location="private", layout="folder-per-file"),
     "videos": _signed("LoggedInStorage", location="videos", scope="videos"),
 }

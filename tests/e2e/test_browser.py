@@ -233,6 +233,14 @@ def test_private_file_only_for_its_owner(browse: Browse, site: Site) -> None:
     assert served is not None and served.status == 200
     assert served.url.startswith(f"{site.b2}/file/example-private/private/"), served.url
     assert served.body() == b"Only the demo user may read this.\n"
+    # The owner-only storage keeps each file in its own random folder, and the B2 URL covers
+    # that folder only: with the same Authorization, no other name in the bucket opens.
+    path, _, query = served.url.partition("?")
+    folder = re.fullmatch(r".*/private/\d{4}/([a-z2-7]{20})/[^/]+", path)
+    assert folder is not None, path
+    for other in (path.replace(folder[1], "a" * 20), path.replace(f"/{folder[1]}", ""),
+                  path.replace("/private/", "/documents/")):  # fmt: skip
+        assert owner.request.get(f"{other}?{query}").status == 401, other
 
 
 def test_screenshots_of_the_main_pages(browse: Browse, site: Site, artifacts: Path) -> None:
