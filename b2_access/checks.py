@@ -115,7 +115,7 @@ def check_public_buckets(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         if storage.access.tier == "public":
             continue
         try:
-            public = storage.client.is_public()
+            public = storage.is_public()
         except B2StorageError:
             continue
         if public:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -13,25 +13,24 @@ from urllib.parse import quote
 
 from cachetools import TTLCache
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
 from django.utils import timezone
 
+from .addressing import B2Addressing
 from .client import B2Client
 from .config import StorageConfig
 from .content import upload_headers
-from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed, B2StorageError
+from .exceptions import B2FileNotFound, B2StorageError
 from .files import B2File, check_mode
-from .layout import in_new_folder, own_folder
+from .layout import in_new_folder
 from .meta import FileMeta
-from .names import b2_name_problem
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
 
 NAME_ATTEMPTS = 5
 
 
-class B2Storage(Storage):
+class B2Storage(B2Addressing, Storage):
     """A Django storage that keeps files in a Backblaze B2 bucket.
 
     Options (keyword arguments or a ``STORAGES`` entry's ``OPTIONS``) override the defaults in
@@ -90,25 +89,6 @@ class B2Storage(Storage):
 
     def __hash__(self) -> int:
         return hash((type(self), self.config.bucket, self.config.location, self.config.realm))
-
-    # -- names ---------------------------------------------------------------------------
-    def b2_name(self, name: str) -> str:
-        """Return the B2 file name of a storage name, or raise if B2 or Django would refuse it."""
-        if not isinstance(name, str) or not name:
-            raise B2InvalidName(str(name), "a file name must be a non-empty string")
-        if name.startswith("/") or any(part in (".", "..") for part in name.split("/")):
-            raise SuspiciousFileOperation(f"Detected path traversal attempt in {name[:100]!r}.")
-        full = f"{self.config.location}/{name}" if self.config.location else name
-        problem = b2_name_problem(full)
-        if problem is not None:
-            raise B2InvalidName(name, problem)
-        return full
-
-    def _dir_prefix(self, path: str) -> str:
-        path = path.strip("/")
-        return f"{self.b2_name(path)}/" if path else (
-            f"{self.config.location}/" if self.config.location else ""
-        )  # fmt: skip
 
     # -- metadata ------------------------------------------------------------------------
     # size() and the times read a per-process TTL cache of files that exist (updated by this
@@ -248,7 +228,7 @@ class B2Storage(Storage):
         full = self.b2_name(name)
         if self.config.cdn_url:
             return f"{self.config.cdn_url.rstrip('/')}/{quote(full)}"
-        if self.client.is_public():
+        if self.is_public():
             return self.client.public_url(full)
         with self._meta_lock:
             cached = self._urls.get(full)
@@ -260,49 +240,6 @@ class B2Storage(Storage):
         with self._meta_lock:
             self._urls[full] = url
         return url
-
-    # -- download tokens: the interface b2_access builds its links on ---------------------
-    def token_prefix(self, name: str) -> str:
-        """Return the B2 name prefix that a download token for the file ``name`` covers: its
-        own folder in the ``folder-per-file`` layout, else its own B2 name (then checked
-        sealed when the token is fetched: see :meth:`download_token`)."""
-        full = self.b2_name(name)
-        if self.config.layout == "folder-per-file":
-            return own_folder(full) or full
-        return full
-
-    def download_token(
-        self,
-        prefix: str,
-        seconds: int,
-        headers: Mapping[str, str] | None = None,
-        *,
-        exact: bool = False,
-    ) -> str:
-        """Return a B2 download token for the B2 names starting with ``prefix``.
-
-        B2's tokens are name-prefix tokens: a token for ``docs/a`` also opens ``docs/ab``. With
-        ``exact``, ``prefix`` is one file's B2 name and the token is handed out only when no
-        other live file extends it (one ``b2_list_file_names`` call first); otherwise raise
-        :class:`B2NameNotSealed`. ``headers`` (``b2ContentDisposition``, ...) are pinned in it.
-        """
-        if exact:
-            other = self.client.extension_of(prefix)
-            if other is not None:
-                raise B2NameNotSealed(prefix, other)
-        return self.client.download_authorization(prefix, seconds, headers)
-
-    def file_url(self, name: str) -> str:
-        """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""
-        return self.client.public_url(self.b2_name(name))
-
-    def cached_file_url(self, name: str) -> str | None:
-        """Return :meth:`file_url` when this process knows it without any I/O, else ``None``."""
-        return self.client.cached_public_url(self.b2_name(name))
-
-    def known_public(self) -> bool:
-        """Return whether this process already knows (without I/O) the bucket is allPublic."""
-        return self.client.known_public()
 
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""

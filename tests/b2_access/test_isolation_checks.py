@@ -60,6 +60,16 @@ def test_readme_setup_plus_a_staff_storage_without_location_is_e010(
     assert b2_server.application_key not in message.msg
 
 
+def test_the_documented_setup_with_a_second_tier_passes(b2_server: LocalB2, bucket: str) -> None:
+    """docs/access.md's set-up (LoggedInStorage at "docs") plus its StaffStorage beside it."""
+    stores = {
+        "default": entry(b2_server, "b2_access.LoggedInStorage", bucket, location="docs"),
+        "reports": entry(b2_server, "b2_access.StaffStorage", bucket, location="staff-reports"),
+    }
+    with override_settings(STORAGES=stores):
+        assert isolation(bucket) == []
+
+
 def test_e010_names_storage_instances_by_repr(make_storage: MakeStorage, bucket: str) -> None:
     logged_in = make_storage(LoggedInStorage)
     staff = make_storage(StaffStorage, location="staff")

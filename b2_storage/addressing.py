@@ -1,0 +1,89 @@
+"""Where a storage's names live in B2, and what a download token for one of them covers.
+
+:class:`B2Addressing` is the part of :class:`~b2_storage.B2Storage` that ``b2_access`` builds its
+links on: B2 names, B2 file URLs and download tokens, without reaching into the B2 client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import SuspiciousFileOperation
+
+from .client import B2Client
+from .config import StorageConfig
+from .exceptions import B2InvalidName, B2NameNotSealed
+from .layout import own_folder
+from .names import b2_name_problem
+
+
+class B2Addressing:
+    """B2 names, URLs and download tokens of one storage (its ``config`` and ``client``)."""
+
+    config: StorageConfig
+    client: B2Client
+
+    def b2_name(self, name: str) -> str:
+        """Return the B2 file name of a storage name, or raise if B2 or Django would refuse it."""
+        if not isinstance(name, str) or not name:
+            raise B2InvalidName(str(name), "a file name must be a non-empty string")
+        if name.startswith("/") or any(part in (".", "..") for part in name.split("/")):
+            raise SuspiciousFileOperation(f"Detected path traversal attempt in {name[:100]!r}.")
+        full = f"{self.config.location}/{name}" if self.config.location else name
+        problem = b2_name_problem(full)
+        if problem is not None:
+            raise B2InvalidName(name, problem)
+        return full
+
+    def _dir_prefix(self, path: str) -> str:
+        path = path.strip("/")
+        return f"{self.b2_name(path)}/" if path else (
+            f"{self.config.location}/" if self.config.location else ""
+        )  # fmt: skip
+
+    # -- download tokens ---------------------------------------------------------------
+    def token_prefix(self, name: str) -> str:
+        """Return the B2 name prefix that a download token for the file ``name`` covers: its
+        own folder in the ``folder-per-file`` layout, else its own B2 name (then checked
+        sealed when the token is fetched: see :meth:`download_token`)."""
+        full = self.b2_name(name)
+        if self.config.layout == "folder-per-file":
+            return own_folder(full) or full
+        return full
+
+    def download_token(
+        self,
+        prefix: str,
+        seconds: int,
+        headers: Mapping[str, str] | None = None,
+        *,
+        exact: bool = False,
+    ) -> str:
+        """Return a B2 download token for the B2 names starting with ``prefix``.
+
+        B2's tokens are name-prefix tokens: a token for ``docs/a`` also opens ``docs/ab``. With
+        ``exact``, ``prefix`` is one file's B2 name and the token is handed out only when no
+        other live file extends it (one ``b2_list_file_names`` call first); otherwise raise
+        :class:`B2NameNotSealed`. ``headers`` (``b2ContentDisposition``, ...) are pinned in it.
+        """
+        if exact:
+            other = self.client.extension_of(prefix)
+            if other is not None:
+                raise B2NameNotSealed(prefix, other)
+        return self.client.download_authorization(prefix, seconds, headers)
+
+    def file_url(self, name: str) -> str:
+        """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""
+        return self.client.public_url(self.b2_name(name))
+
+    def cached_file_url(self, name: str) -> str | None:
+        """Return :meth:`file_url` when this process knows it without any I/O, else ``None``."""
+        return self.client.cached_public_url(self.b2_name(name))
+
+    def is_public(self) -> bool:
+        """Return whether the bucket is allPublic (asks B2 once per process)."""
+        return self.client.is_public()
+
+    def known_public(self) -> bool:
+        """Return whether this process already knows (without I/O) the bucket is allPublic."""
+        return self.client.known_public()
