@@ -7,6 +7,10 @@ The Django-cache backend shares the auth token, API URLs and bucket ids between 
 the application key: the key id, key and realm stay in this process, so b2sdk can always authorize
 again. A lost or expired cache entry reads as ``MissingAccountData``, which :mod:`.client` answers
 by authorizing again from settings and carrying on.
+
+Functions holding the key or the auth token are marked ``sensitive_variables``, so Django's error
+reports (when ``DEBUG`` is off) hide those locals; with ``DEBUG`` on, Django shows every local, and
+:mod:`.translate` keeps b2sdk's frames out of our errors instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from b2sdk.v2 import AbstractAccountInfo, InMemoryAccountInfo, SqliteAccountInfo, UrlPoolAccountInfo
 from b2sdk.v2.exception import MissingAccountData
 from django.core.cache import caches
+from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 ENTRY_TIMEOUT = 23 * 3600  # B2's account tokens live 24 hours
@@ -28,6 +33,7 @@ ENTRY_TIMEOUT = 23 * 3600  # B2's account tokens live 24 hours
 class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     """Account info in a Django cache, keyed by realm and key id; the key itself stays here."""
 
+    @sensitive_variables("key")
     def __init__(self, cache_alias: str, realm: str, key_id: str, key: str) -> None:
         super().__init__()
         self._cache_alias = cache_alias
@@ -41,6 +47,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"DjangoCacheAccountInfo(cache={self._cache_alias!r}, key_id={self._key_id!r})"
 
+    @sensitive_variables("entry")  # the account's auth token
     def _read(self) -> dict[str, Any]:
         try:
             entry = caches[self._cache_alias].get(self._entry)
@@ -52,6 +59,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
             raise MissingAccountData("auth data")
         return entry
 
+    @sensitive_variables("entry")
     def _write(self, entry: dict[str, Any]) -> None:
         self._local = entry
         try:
@@ -70,6 +78,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         with contextlib.suppress(Exception):
             caches[self._cache_alias].delete(self._entry)
 
+    @sensitive_variables("auth_token", "application_key", "entry")
     def _set_auth_data(
         self, account_id: str, auth_token: str, api_url: str, download_url: str,
         recommended_part_size: int, absolute_minimum_part_size: int, application_key: str,
@@ -155,6 +164,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         self._set_buckets(buckets)
 
 
+@sensitive_variables("key")
 def make_account_info(
     options: Mapping[str, Any], realm: str, key_id: str, key: str
 ) -> AbstractAccountInfo:

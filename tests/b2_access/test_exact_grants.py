@@ -1,0 +1,152 @@
+"""What a link grants: the B2 URL behind a 302 opens the link's file and nothing else, for at most
+15 minutes; an unsealed name is refused, a refused key is remembered (issue: exact grants)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+from freezegun import freeze_time
+
+from b2_access import LoggedInStorage, SignedB2Storage
+from b2_storage import B2NameNotSealed, B2Storage
+from b2_storage.emulator import LocalB2
+
+from .conftest import Fetch, MakeStorage, put
+
+AUTH = "b2_get_download_authorization"
+LIST = "b2_list_file_names"
+
+
+def b2_get(location: str, name: str | None = None) -> requests.Response:
+    """GET the B2 URL of a 302, or the same URL with another file name (same Authorization)."""
+    if name is not None:
+        parts = urlsplit(location)
+        bucket_path = parts.path.split("/file/", 1)[1].split("/", 1)[0]
+        location = f"{parts.scheme}://{parts.netloc}/file/{bucket_path}/{quote(name)}?{parts.query}"
+    return requests.get(location, timeout=10)
+
+
+def other_tool(server: LocalB2, bucket: str, name: str, data: bytes) -> None:
+    """Write ``name`` as a tool other than our storage would: with no check of its neighbours
+    (our storages never create a name that extends another or that another extends)."""
+    B2Storage(**server.storage_options(bucket), allow_overwrite=True).save(name, _content(data))
+
+
+def test_a_name_that_another_file_extends_is_refused_not_over_granted(
+    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    link = storage.url(put(storage, "docs/q/invoice", b"invoice"))
+    other_tool(b2_server, bucket, "docs/q/invoice-2025-salary.pdf", b"salary")
+    b2_server.reset_calls()
+    with caplog.at_level(logging.WARNING, logger="b2_access"):
+        response = fetch(link, user=user)
+        again = fetch(link, user=user)
+    assert response.status_code == again.status_code == 403
+    assert response["X-B2-Access"] == "unsealed"
+    assert b2_server.calls[AUTH] == 0  # no token was ever asked for
+    assert b2_server.calls[LIST] == 1  # the refusal is remembered for the window
+    logged = [r.getMessage() for r in caplog.records if "would also open" in r.getMessage()]
+    assert len(logged) == 1  # once per name and window
+    assert "docs/q/invoice-2025-salary.pdf" in logged[0] and "rename" in logged[0]
+
+
+def test_the_refusal_ends_when_the_conflict_is_gone(
+    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str
+) -> None:
+    link = storage.url(put(storage, "a/report", b"report"))
+    other_tool(b2_server, bucket, "a/report-draft.txt", b"draft")
+    with freeze_time() as frozen:
+        assert fetch(link, user=user).status_code == 403
+        storage.delete("a/report-draft.txt")
+        assert fetch(link, user=user).status_code == 403  # remembered for the window
+        frozen.tick(timedelta(seconds=61))
+        assert fetch(link, user=user).status_code == 302
+
+
+def test_a_sealed_names_b2_url_opens_that_file_only(
+    fetch: Fetch, make_storage: MakeStorage, user: Any, b2_server: LocalB2, bucket: str
+) -> None:
+    storage = make_storage(LoggedInStorage)
+    names = ["docs/a.tx", "docs/b.txt", "other/a.txt", "docs/a.txs", "docs/", "docs/a.tx/t"]
+    link = storage.url(put(storage, "docs/a.txt", b"mine"))
+    for name in names:
+        stored = name.rstrip("/") + ("/x" if name.endswith("/") else "")
+        other_tool(b2_server, bucket, stored, name.encode())
+    location = fetch(link, user=user)["Location"]
+    assert b2_get(location).content == b"mine"
+    for other in [*names, "docs/x"]:
+        assert b2_get(location, other).status_code in (401, 403), other
+
+
+def test_a_cold_file_scope_click_costs_one_list_and_one_token_call(
+    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2
+) -> None:
+    link = storage.url(put(storage, "cold/one.txt", b"1"))
+    storage.file_url("cold/one.txt")  # the account is authorized and the bucket known
+    b2_server.reset_calls()
+    assert fetch(link, user=user).status_code == 302
+    assert fetch(link, user=user).status_code == 302
+    calls = {api: count for api, count in b2_server.calls.items() if count}
+    assert calls == {LIST: 1, AUTH: 1}
+
+
+def test_the_b2_url_is_valid_at_most_15_minutes_after_the_click(
+    fetch: Fetch, storage: SignedB2Storage, user: Any
+) -> None:
+    name = put(storage, "ttl/file.txt", b"bytes")
+    with freeze_time() as frozen:
+        location = fetch(storage.url(name), user=user)["Location"]
+        frozen.tick(timedelta(minutes=10))
+        assert b2_get(location).status_code == 200  # long enough for a download or a video
+        frozen.tick(timedelta(minutes=5, seconds=1))
+        assert b2_get(location).status_code == 401
+        # A later click gets a fresh URL: a cached token is handed out for 5 minutes at most.
+        relinked = fetch(storage.url(name), user=user)["Location"]
+        assert relinked != location and b2_get(relinked).status_code == 200
+
+
+def test_a_key_without_share_files_is_asked_once_then_remembered(
+    fetch: Fetch, b2_server: LocalB2, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    key_id, key = b2_server.create_key(
+        ["listBuckets", "listFiles", "readFiles", "writeFiles"], bucket=bucket
+    )
+    options = {**b2_server.storage_options(bucket), "application_key_id": key_id,
+               "application_key": key}  # fmt: skip
+    storage = SignedB2Storage(tier="public", **options)
+    link = storage.url(put(storage, "p.txt", b"public"))
+    b2_server.reset_calls()
+    with freeze_time() as frozen, caplog.at_level(logging.ERROR, logger="b2_access"):
+        answers = [fetch(link) for _ in range(20)]
+        assert {a.status_code for a in answers} == {503}
+        assert 0 < int(answers[-1]["Retry-After"]) <= 60
+        assert b2_server.calls[AUTH] == 1 and b2_server.calls["b2_authorize_account"] <= 1
+        frozen.tick(timedelta(seconds=61))
+        assert fetch(link).status_code == 503
+        assert b2_server.calls[AUTH] == 2  # one probe per window
+    refusals = [r.getMessage() for r in caplog.records if "shareFiles" in r.getMessage()]
+    assert len(refusals) == 2
+    assert key not in caplog.text
+
+
+def test_b2storage_url_never_over_grants_either(b2_server: LocalB2, bucket: str) -> None:
+    storage = B2Storage(**b2_server.storage_options(bucket))
+    storage.save("inv/notes.txt", _content(b"secret"))
+    other_tool(b2_server, bucket, "inv/n", b"n")
+    with pytest.raises(B2NameNotSealed) as refused:
+        storage.url("inv/n")
+    assert refused.value.extended_by == "inv/notes.txt"
+    url = storage.url("inv/notes.txt")
+    assert requests.get(url, timeout=10).content == b"secret"
+
+
+def _content(data: bytes) -> Any:
+    from django.core.files.base import ContentFile
+
+    return ContentFile(data)
