@@ -83,9 +83,10 @@ class SignedB2Storage(B2Storage):
         super().__init__(**options)
         self.access = AccessOptions.parse(access, self.default_tier, self.options_kind)
         config, scope = self.config, self.access.scope
-        identity = "\0".join(
-            (config.realm, config.application_key_id, config.bucket, config.location, scope)
-        )
+        parts = [config.realm, config.application_key_id, config.bucket, config.location, scope]
+        if config.layout != "flat":  # its tokens cover other prefixes (flat links keep theirs)
+            parts.append(config.layout)
+        identity = "\0".join(parts)
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
         with _registry_lock:
             _registry.setdefault(self.fingerprint, self)

@@ -23,6 +23,8 @@ ROWS = [
     "1 process, scope=file | cold",
     "1 process, scope=bucket | warm",
     "1 process, 10 threads at once on one link",
+    "1 process, scope=file, layout=folder-per-file | cold",
+    "| scope=file, layout=folder-per-file | warm |",
     "ours: B2Storage (part_size 32 MiB)",
     "raw b2sdk: bucket.upload_bytes()",
     "plain HTTP GET (floor)",
@@ -33,6 +35,13 @@ SEED_ROWS = ["django-backblaze-b2 LoggedInStorage.url()", "django-backblaze-b2 /
              "django-backblaze-b2 7.0.0", "django-backblaze-b2: open().read()"]  # fmt: skip
 
 
+# Call counts are not timings: these lines hold at any size (the section's one-click table).
+CALL_LINES = [
+    "| B2 calls per cold click, file scope (seal check + token) | 2 | - | - | <= 2 (1 list + 1 "
+    "token) | met |",
+    "| B2 calls per cold click, folder-per-file layout (token only) | 1 | - | - | 1 | met |",
+    "| B2 calls per warm click (",  # ... N warm clicks ...) | 0 | - | - | 0 | met |
+]
 CHARTS = ["url_cost.png", "download_time.png", "memory.png", "throughput.png", "redirects.png"]
 
 
@@ -45,7 +54,7 @@ def test_every_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-5000:]
     stdout, report = result.stdout, (tmp_path / "README.md").read_text()
     rows = ROWS + (SEED_ROWS if find_spec("django_backblaze_b2") else [])
-    missing = [text for text in SECTIONS + rows + ["## Summary"] if text not in stdout]
+    missing = [text for text in SECTIONS + rows + CALL_LINES + ["## Summary"] if text not in stdout]
     missing += [text for text in SECTIONS if text not in report]
     missing += [text for text in (
         "| measure | ours | floor / peer | ratio | contract | verdict |",
@@ -54,6 +63,8 @@ def test_every_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
         " CPUs (",
     ) if text not in report]  # fmt: skip
     assert missing == []
+    warm = [line for line in stdout.splitlines() if line.startswith(CALL_LINES[-1])]
+    assert [line.endswith(") | 0 | - | - | 0 | met |") for line in warm] == [True], warm
     assert "| b2sdk upload |" in (tmp_path / "emulator.md").read_text()
     if find_spec("matplotlib") is not None:
         for chart in CHARTS:

@@ -150,3 +150,16 @@ def _content(data: bytes) -> Any:
     from django.core.files.base import ContentFile
 
     return ContentFile(data)
+
+
+def test_a_folder_per_file_storage_answers_its_own_links_beside_a_flat_one(
+    fetch: Fetch, make_storage: MakeStorage, user: Any, b2_server: LocalB2
+) -> None:
+    flat = make_storage(LoggedInStorage, location="files")
+    folders = make_storage(LoggedInStorage, location="files", layout="folder-per-file")
+    assert flat.fingerprint != folders.fingerprint
+    link = folders.url(folders.save("mine.txt", _content(b"mine")))
+    folders.file_url("mine.txt")  # authorized, bucket known
+    b2_server.reset_calls()
+    assert fetch(link, user=user).status_code == 302
+    assert {api: n for api, n in b2_server.calls.items() if n} == {AUTH: 1}  # no seal check

@@ -1,8 +1,9 @@
 """One Django process of the shared-Redis token benchmark (run by tests.bench.token_calls).
 
 Reads its configuration from ``BENCH_WORKER`` (JSON), prints ``ready``, then for each command
-line ``SCOPE cold|warm`` downloads its share of the links through Django's WSGI handler and
-prints ``done``. Stops at the end of its input.
+line ``VARIANT cold|warm`` (``file``, ``bucket`` or ``folder``: the keys of
+``tests.bench.token_calls.VARIANTS``) downloads its share of the links through Django's WSGI
+handler and prints ``done``. Stops at the end of its input.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def main() -> None:
     from .token_calls import download_all
 
     storages = {
-        scope: LoggedInStorage(**config["options"], scope=scope) for scope in ("file", "bucket")
+        key: LoggedInStorage(**{**config["options"], **extra})
+        for key, extra in config["variants"].items()
     }
     links = {
-        scope: [storage.url(name) for name in config["names"]]
-        for scope, storage in storages.items()
+        key: [storage.url(name) for name in config["names"][key]]
+        for key, storage in storages.items()
     }
     mine = config["pairs"][config["index"] :: config["processes"]]
     for storage in storages.values():  # a running site has authorized and found its bucket
@@ -36,10 +38,10 @@ def main() -> None:
     wsgi = Wsgi()
     print("ready", flush=True)
     for line in sys.stdin:
-        scope, phase = line.split()
+        key, phase = line.split()
         if phase == "cold":
             shared_authorizer().clear()
-        download_all(wsgi, [tuple(pair) for pair in mine], links[scope], config["cookies"])
+        download_all(wsgi, [tuple(pair) for pair in mine], links[key], config["cookies"])
         print("done", flush=True)
 
 
