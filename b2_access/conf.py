@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from b2_storage.tokens import TokenPolicy
+
 from .signing import UrlSigner
 
 MAX_B2_SECONDS = 604800
@@ -37,6 +39,13 @@ class AccessSettings:
     def handout_seconds(self) -> int:
         """Return how long a fresh B2 token may be handed out (its lifetime minus the margin)."""
         return self.token_lifetime - self.min_remaining
+
+    @property
+    def token_policy(self) -> TokenPolicy:
+        """Return the B2 token policy of signed links."""
+        return TokenPolicy(
+            lifetime=self.token_lifetime, handout=self.handout_seconds, shared_cache=self.cache
+        )
 
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -109,7 +109,7 @@ def redirect_to_b2(url: str) -> HttpResponse:
 @functools.cache
 def shared_authorizer() -> DownloadAuthorizer:
     """Return the process's download authorizer (one token cache per process and settings)."""
-    return DownloadAuthorizer(get_access_settings())
+    return DownloadAuthorizer.for_process(get_access_settings())
 
 
 @functools.cache

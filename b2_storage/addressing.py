@@ -6,6 +6,7 @@ links on: B2 names, B2 file URLs and download tokens, without reaching into the 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -15,6 +16,7 @@ from .config import StorageConfig
 from .exceptions import B2InvalidName, B2NameNotSealed
 from .layout import own_folder
 from .names import b2_name_problem
+from .tokens import DownloadTokens, TokenPolicy, process_tokens, with_token
 
 
 class B2Addressing:
@@ -71,6 +73,51 @@ class B2Addressing:
             if other is not None:
                 raise B2NameNotSealed(prefix, other)
         return self.client.download_authorization(prefix, seconds, headers)
+
+    @property
+    def token_identity(self) -> str:
+        """Return what B2 tokens of this storage are keyed by: its account and bucket (a
+        digest; tokens are shared by the storages of one bucket, per prefix and headers)."""
+        config = self.config
+        raw = "\0".join((config.realm, config.application_key_id, config.bucket))
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+    def download_url(
+        self,
+        name: str,
+        policy: TokenPolicy,
+        headers: Mapping[str, str] | None = None,
+        *,
+        tokens: DownloadTokens | None = None,
+    ) -> str:
+        """Return the B2 URL that downloads ``name``, authorized by a token that covers
+        :meth:`token_prefix` (checked sealed when that is the file's own name), living and
+        handed out as ``policy`` says, cached in this process's tokens (or ``tokens``) and in
+        ``policy.shared_cache``.
+
+        Raise :class:`B2NameNotSealed` when a token for the name would open another file too,
+        and :class:`B2AccessRefused` while B2 refuses the key.
+        """
+        prefix = self.token_prefix(name)
+        pinned = tuple((headers or {}).items())
+        cache = tokens or process_tokens()
+        token = cache.token(self, prefix, pinned, policy, exact=prefix == self.b2_name(name))
+        return with_token(self.file_url(name), token, pinned)
+
+    def warm_download_url(
+        self,
+        name: str,
+        policy: TokenPolicy,
+        headers: Mapping[str, str] | None = None,
+        *,
+        tokens: DownloadTokens | None = None,
+    ) -> str | None:
+        """Return :meth:`download_url` when this process has it without any I/O, else ``None``."""
+        pinned = tuple((headers or {}).items())
+        cache = tokens or process_tokens()
+        token = cache.warm_token(self, self.token_prefix(name), pinned, policy)
+        file_url = self.cached_file_url(name)
+        return None if token is None or file_url is None else with_token(file_url, token, pinned)
 
     def file_url(self, name: str) -> str:
         """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""

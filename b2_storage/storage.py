@@ -26,6 +26,7 @@ from .files import B2File, check_mode
 from .layout import in_new_folder
 from .meta import FileMeta
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
+from .tokens import TokenPolicy
 
 NAME_ATTEMPTS = 5
 
@@ -56,9 +57,8 @@ class B2Storage(B2Addressing, Storage):
         )
         self._meta_lock = threading.Lock()
         # allPrivate url()s are reused for half their life, so each hands out at least half.
-        self._urls: TTLCache[str, str] = TTLCache(
-            self.config.cache_maxsize, self.config.url_expires / 2, timer=lambda: time.monotonic()
-        )
+        expires = self.config.url_expires
+        self.url_policy = TokenPolicy(lifetime=expires, handout=max(1, expires // 2))
         if self.config.authorize_on_init:
             self.client.authorize()
         if self.config.validate_on_init:
@@ -230,16 +230,7 @@ class B2Storage(B2Addressing, Storage):
             return f"{self.config.cdn_url.rstrip('/')}/{quote(full)}"
         if self.is_public():
             return self.client.public_url(full)
-        with self._meta_lock:
-            cached = self._urls.get(full)
-        if cached is not None:
-            return cached
-        prefix = self.token_prefix(name)
-        token = self.download_token(prefix, self.config.url_expires, exact=prefix == full)
-        url = f"{self.client.public_url(full)}?Authorization={quote(token, safe='')}"
-        with self._meta_lock:
-            self._urls[full] = url
-        return url
+        return self.download_url(name, self.url_policy)
 
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""

@@ -115,7 +115,7 @@ def test_tokens_go_through_redis_in_one_process(
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.CACHES[redis_cache]["LOCATION"])
-    keys = client.keys("*b2_access:token:*")
+    keys = client.keys("*b2_storage:token:*")
     assert len(keys) == 1
     assert 200 < client.ttl(keys[0]) <= 300  # the handout window: lifetime - min_remaining
 

@@ -19,6 +19,7 @@ from b2_access import PublicStorage, SignedB2Storage
 from b2_access.authorize import DownloadAuthorizer
 from b2_access.conf import get_access_settings
 from b2_access.resolver import shared_authorizer
+from b2_storage import B2Storage
 from b2_storage.emulator import LocalB2
 
 from .conftest import MakeStorage, put
@@ -163,7 +164,9 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
     again = location(client, link)
     # Another process: its own authorizer, the same shared cache.
     other_process = DownloadAuthorizer(get_access_settings())
-    token = other_process.token(storage, storage.token_prefix("shared.txt"), ())
+    token = other_process.tokens.token(
+        storage, storage.token_prefix("shared.txt"), (), other_process.policy
+    )
     if cache is None:
         assert b2_server.calls[AUTH] == 3
         return
@@ -261,3 +264,17 @@ def test_storage_attachment_option_is_the_default(
     assert b2_query(url)["b2ContentDisposition"] == 'attachment; filename="always.csv"'
     inline = location(client, storage.signed_url(name, attachment=False))
     assert "b2ContentDisposition" not in b2_query(inline)
+
+
+def test_b2storage_url_and_signed_links_share_one_token_cache(
+    settings: Any, client: Client, user: Any, b2_server: LocalB2, bucket: str
+) -> None:
+    settings.B2_ACCESS = {"token_lifetime": 900, "min_remaining": 450, "cache": None}
+    plain = B2Storage(**b2_server.storage_options(bucket, url_expires=900))
+    signed = SignedB2Storage(**b2_server.storage_options(bucket))
+    name = put(signed, "one-path.txt", b"one")
+    b2_server.reset_calls()
+    direct = plain.url(name)  # the same policy: 900 s, handed out for 450 s, no shared cache
+    client.force_login(user)
+    assert location(client, signed.url(name)) == direct
+    assert b2_server.calls[AUTH] == 1

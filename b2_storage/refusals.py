@@ -1,12 +1,12 @@
 """What B2 refused, remembered briefly, so that clicks do not ask B2 the same question in a loop.
 
 - An unsealed name (:class:`B2NameNotSealed`: a token for it would open another file too) is
-  remembered per token key for ``UNSEALED_SECONDS``: its links answer 403 with no B2 call, and
-  the conflict and its fix are logged once per window.
+  remembered per token for ``UNSEALED_SECONDS``: asking again raises at once with no B2 call
+  (a signed link answers 403), and the conflict and its fix are logged once per window.
 - A refused key (:class:`B2AccessRefused`: no ``shareFiles``, another bucket or name prefix, a
-  wrong key) is remembered per storage for ``REFUSED_KEY_SECONDS``: every link of that storage
-  answers 503 with ``Retry-After`` and no B2 call, so anonymous traffic cannot drive B2 calls;
-  logged once per window.
+  wrong key) is remembered per account and bucket for ``REFUSED_KEY_SECONDS``: every token asked
+  for raises at once (a signed link answers 503 with ``Retry-After``), so anonymous traffic
+  cannot drive B2 calls; logged once per window.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cachetools import TTLCache
 
-from b2_storage import B2AccessRefused, B2NameNotSealed
+from .exceptions import B2AccessRefused, B2NameNotSealed
 
 if TYPE_CHECKING:
-    from .storages import SignedB2Storage
+    from .addressing import B2Addressing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,7 +31,8 @@ MAX_REMEMBERED = 4096
 
 
 class Refusals:
-    """B2's recent refusals, by token key (unsealed names) and by storage (refused keys)."""
+    """B2's recent refusals, by token key (unsealed names) and by account and bucket (refused
+    keys)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
@@ -43,10 +44,11 @@ class Refusals:
             MAX_REMEMBERED, REFUSED_KEY_SECONDS, timer=clock
         )
 
-    def check(self, storage: str, key: str) -> None:
-        """Raise again what B2 refused for this storage or token key, if still remembered."""
+    def check(self, identity: str, key: str) -> None:
+        """Raise again what B2 refused for this account and bucket, or for this token key, if
+        still remembered."""
         with self._lock:
-            refused_key = self._keys.get(storage)
+            refused_key = self._keys.get(identity)
             unsealed = self._names.get(key)
         if refused_key is not None:
             until, message = refused_key
@@ -56,7 +58,7 @@ class Refusals:
         if unsealed is not None:
             raise B2NameNotSealed(unsealed.name, unsealed.extended_by)
 
-    def remember(self, storage: SignedB2Storage, key: str, fetch: Callable[[], T]) -> T:
+    def remember(self, storage: B2Addressing, key: str, fetch: Callable[[], T]) -> T:
         """Return ``fetch()``; remember (and log once) what B2 refused before raising it."""
         try:
             return fetch()
@@ -64,15 +66,16 @@ class Refusals:
             with self._lock:
                 self._names[key] = exc
             logger.warning(
-                "b2_access: 403 for links to %r of %r for the next %d s: %s",
+                "b2_storage: no download token for %r of %r for the next %d s: %s",
                 exc.name, storage, UNSEALED_SECONDS, exc,
             )  # fmt: skip
             raise
         except B2AccessRefused as exc:
             with self._lock:
-                self._keys[storage.fingerprint] = (self._clock() + REFUSED_KEY_SECONDS, str(exc))
+                until = self._clock() + REFUSED_KEY_SECONDS
+                self._keys[storage.token_identity] = (until, str(exc))
             logger.error(
-                "b2_access: 503 for every link of %r for the next %d s, without asking B2: %s "
+                "b2_storage: no download token for %r for the next %d s, without asking B2: %s "
                 "Give the key the shareFiles capability on this bucket and name prefix.",
                 storage, REFUSED_KEY_SECONDS, exc,
             )  # fmt: skip
