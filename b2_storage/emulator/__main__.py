@@ -8,14 +8,17 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .local import LocalB2, parse_bucket_spec
+
+PROG = "python -m b2_storage.emulator"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Return the command line's options."""
     parser = argparse.ArgumentParser(
-        prog="python -m b2_storage.emulator",
+        prog=PROG,
         description="A local Backblaze B2 server (the native API over HTTP) for tests and demos.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -35,8 +38,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         try:
             parse_bucket_spec(spec)
         except ValueError as exc:
-            parser.error(str(exc))
+            fail(f"--bucket {spec}: {exc}")
     return args
+
+
+def fail(message: str) -> NoReturn:
+    """Say what is wrong in one line on stderr and exit with status 2."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        server.start()
+    except OSError as exc:  # a busy port, an address this machine does not have
+        fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     with server:
         print(f"Local B2 server listening on {server.realm}")
         print(f"  realm:              {server.realm}")

@@ -32,6 +32,16 @@ BUCKET_NAME = re.compile(r"^[A-Za-z0-9-]{6,63}$")
 MAX_DOWNLOAD_AUTH_SECONDS = 604800
 
 
+def bucket_name_problem(name: str) -> str | None:
+    """Return why B2 would refuse ``name`` as a bucket name, or ``None`` when it is valid."""
+    if BUCKET_NAME.match(name) and not name.lower().startswith("b2-"):
+        return None
+    return (
+        f"Invalid bucket name {name!r}: B2 wants 6 to 63 letters, digits and '-', "
+        "not starting 'b2-'"
+    )
+
+
 def now_ms() -> int:
     """Return the wall-clock time in epoch milliseconds, as B2 stamps uploads."""
     return int(time.time() * 1000)
@@ -184,10 +194,9 @@ class Engine:
         lifecycle: list[object] | None = None,
     ) -> BucketRow:
         """Create a bucket, with B2's rules for names and types."""
-        if not BUCKET_NAME.match(name) or name.lower().startswith("b2-"):
-            raise bad_request(
-                f"Invalid bucket name {name!r}: 6 to 63 letters, digits and '-', not starting 'b2-'"
-            )
+        problem = bucket_name_problem(name)
+        if problem is not None:
+            raise bad_request(problem)
         if bucket_type not in BUCKET_TYPES:
             raise bad_request(
                 f"Invalid bucketType {bucket_type!r}: expected allPrivate or allPublic"

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from .engine import Engine, Settings
+from .engine import Engine, Settings, bucket_name_problem
 from .faults import Fault, Faults
 from .server import B2HTTPServer
 from .store import Store
@@ -21,6 +21,9 @@ def parse_bucket_spec(spec: str) -> tuple[str, str]:
     bucket_type = bucket_type or "allPrivate"
     if bucket_type not in ("allPrivate", "allPublic"):
         raise ValueError(f"Bucket type must be allPrivate or allPublic, not {bucket_type!r}")
+    problem = bucket_name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
     return name, bucket_type
 
 
@@ -46,7 +49,7 @@ class LocalB2:
     ) -> None:
         self._address = (host, port)
         self._data_dir = data_dir
-        self._bucket_specs = list(buckets)
+        self._bucket_specs = [parse_bucket_spec(spec) for spec in buckets]  # ValueError now
         self._wanted_key = (application_key_id, application_key)
         self._settings = Settings(token_lifetime, min_part_size, recommended_part_size)
         self._faults = Faults()
@@ -68,8 +71,7 @@ class LocalB2:
         engine = Engine(store, self._settings)
         self.application_key_id, self.application_key = engine.ensure_master_key(*self._wanted_key)
         self._server = B2HTTPServer(self._address, engine, self._faults)
-        for spec in self._bucket_specs:
-            name, bucket_type = parse_bucket_spec(spec)
+        for name, bucket_type in self._bucket_specs:
             if store.bucket_by(name=name) is None:
                 engine.create_bucket(name, bucket_type)
         self._thread = threading.Thread(
@@ -129,7 +131,8 @@ class LocalB2:
         }
 
     def create_bucket(self, name: str, bucket_type: str = "allPrivate") -> str:
-        """Create a bucket; return its id."""
+        """Create a bucket; return its id. A name B2 would refuse raises ``ValueError``."""
+        name, bucket_type = parse_bucket_spec(f"{name}:{bucket_type}")
         return self._running.engine.create_bucket(name, bucket_type).bucket_id
 
     def create_key(
