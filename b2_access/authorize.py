@@ -68,14 +68,18 @@ class DownloadAuthorizer:
         uses too)."""
         return cls(conf, process_tokens(conf.local_cache_size))
 
-    def url(self, storage: SignedB2Storage, grant: Grant) -> str:
-        """Return the B2 URL that downloads ``grant``'s file (B2 calls only when cold).
+    def url(self, storage: SignedB2Storage, grant: Grant, *, file_only: bool = False) -> str:
+        """Return the B2 URL that downloads ``grant``'s file (B2 calls only when cold): its
+        token covers the storage's scope, or with ``file_only`` that one file.
 
         Raise :class:`B2NameNotSealed` when a token for the file's own name would open another
-        file too, and :class:`B2AccessRefused` while B2 refuses the storage's key.
+        file too, :class:`B2FileNotFound` for a missing file, and :class:`B2AccessRefused`
+        while B2 refuses the storage's key.
         """
         headers = dict(overrides_for(grant))
-        return storage.download_url(grant.name, self.policy, headers, tokens=self.tokens)
+        return storage.download_url(
+            grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
+        )
 
     def warm_url(self, storage: SignedB2Storage, grant: Grant) -> str | None:
         """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""

@@ -90,7 +90,8 @@ def _respond(request: HttpRequest, result: Any) -> HttpResponse:
                   attachment=bool(options.get("attachment", storage.access.attachment)),
                   filename=options.get("filename"),
                   cache_control=options.get("cache_control"))  # fmt: skip
-    return resolver.redirect(request, storage, grant)
+    # The view decided for this one file: its token covers the file, never the storage's scope.
+    return resolver.redirect(request, storage, grant, file_only=True)
 
 
 def redirect_to_file(view_func: ViewFunc) -> ViewFunc:

@@ -15,9 +15,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseForbidden,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
@@ -25,9 +25,15 @@ from django.template import TemplateDoesNotExist, loader
 from django.template.response import TemplateResponse
 from django.urls import get_resolver, get_urlconf
 from django.utils.html import escape
-from django.views.defaults import permission_denied
+from django.views.defaults import page_not_found, permission_denied
 
-from b2_storage import B2AccessRefused, B2NameNotSealed, B2StorageError, B2Unavailable
+from b2_storage import (
+    B2AccessRefused,
+    B2FileNotFound,
+    B2NameNotSealed,
+    B2StorageError,
+    B2Unavailable,
+)
 
 from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, current_signer, get_access_settings
@@ -42,8 +48,8 @@ SAFE_METHODS = ("GET", "HEAD")
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a request for a link is refused: ``status`` 403 (rendered by the project's
-    ``handler403``), 405, or a login redirect (``login``) for an anonymous user."""
+    """Why a request for a link is refused: ``status`` 403 or 404 (rendered by the project's
+    ``handler403``/``handler404``), 405, or a login redirect (``login``) for an anonymous user."""
 
     reason: str  # also sent as the X-B2-Access header: expired, invalid, tier, user, ...
     detail: str  # for the user, in words they understand (the 403 page's exception text)
@@ -51,20 +57,29 @@ class Refusal:
     login: bool = False
 
 
-def forbidden(request: HttpRequest, reason: str, detail: str) -> HttpResponse:
-    """Return the project's own 403 page (its ``handler403``, so its ``403.html`` applies),
-    rendered for ``PermissionDenied(detail)``, uncacheable and labelled with ``reason``."""
-    handler: Callable[..., Any] = get_resolver(get_urlconf()).resolve_error_handler(403)
+# The project's error pages a refusal is rendered by: the exception its handler gets, Django's
+# default handler, its template, and the title of our own page when neither was customized.
+ERROR_PAGES: dict[int, tuple[type[Exception], Callable[..., Any], str, str]] = {
+    403: (PermissionDenied, permission_denied, "403.html", "Access denied"),
+    404: (Http404, page_not_found, "404.html", "Not found"),
+}
+
+
+def error_page(request: HttpRequest, status: int, reason: str, detail: str) -> HttpResponse:
+    """Return the project's own 403 or 404 page (its ``handler403``/``handler404``, so its
+    ``403.html``/``404.html`` applies) for ``detail``, uncacheable and labelled ``reason``."""
+    exception, default, template, title = ERROR_PAGES[status]
+    handler: Callable[..., Any] = get_resolver(get_urlconf()).resolve_error_handler(status)
     response: HttpResponse
-    if handler is permission_denied and not _has_template("403.html"):
+    if handler is default and not _has_template(template):
         # Django's bare default page drops the reason: say it in a page of our own.
         body = (
-            "<!doctype html><meta charset='utf-8'><title>Access denied</title>"
-            f"<h1>Access denied</h1><p>{escape(detail)}</p>"
+            f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
+            f"<h1>{title}</h1><p>{escape(detail)}</p>"
         )
-        response = HttpResponseForbidden(body, content_type="text/html; charset=utf-8")
+        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
     else:
-        response = handler(request, exception=PermissionDenied(detail))
+        response = handler(request, exception=exception(detail))
         if isinstance(response, TemplateResponse):
             response.render()
     response["Cache-Control"] = "private, no-store"
@@ -235,11 +250,11 @@ class DownloadResolver:
             return self.login(request)
         if refusal.status == 405:
             return quiet(HttpResponseNotAllowed(SAFE_METHODS))
-        return forbidden(request, refusal.reason, refusal.detail)
+        return error_page(request, refusal.status, refusal.reason, refusal.detail)
 
     async def arefuse(self, request: HttpRequest, refusal: Refusal) -> HttpResponse:
         """:meth:`refuse` under ASGI: the project's 403 page may query, so it runs in a thread."""
-        if refusal.login or refusal.status != 403:
+        if refusal.login or refusal.status == 405:
             return self.refuse(request, refusal)
         return await sync_to_async(self.refuse)(request, refusal)
 
@@ -251,12 +266,19 @@ class DownloadResolver:
         return redirect_to_login(request.get_full_path(), login_url)
 
     def redirect(
-        self, request: HttpRequest, storage: SignedB2Storage, grant: Grant
+        self,
+        request: HttpRequest,
+        storage: SignedB2Storage,
+        grant: Grant,
+        *,
+        file_only: bool = False,
     ) -> HttpResponse:
         """Return the 302 to B2 for a granted file, or 503 when B2 cannot be reached."""
         try:
-            url = self.authorizer.url(storage, grant)
-        except B2NameNotSealed:  # logged once per window by the authorizer
+            url = self.authorizer.url(storage, grant, file_only=file_only)
+        except B2FileNotFound:  # a token for a missing name would open files saved later
+            return self.refuse(request, Refusal("missing", "This file no longer exists.", 404))
+        except B2NameNotSealed:  # logged once per window by the token cache
             detail = "This file cannot be shared safely right now; the site has been told."
             return self.refuse(request, Refusal("unsealed", detail))
         except B2AccessRefused as exc:  # logged once per back-off window by the authorizer

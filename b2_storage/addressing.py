@@ -13,7 +13,7 @@ from django.core.exceptions import SuspiciousFileOperation
 
 from .client import B2Client
 from .config import StorageConfig
-from .exceptions import B2InvalidName, B2NameNotSealed
+from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed
 from .layout import own_folder
 from .names import b2_name_problem
 from .tokens import DownloadTokens, TokenPolicy, process_tokens, with_token
@@ -45,7 +45,12 @@ class B2Addressing:
 
     # -- download tokens ---------------------------------------------------------------
     def token_prefix(self, name: str) -> str:
-        """Return the B2 name prefix that a download token for the file ``name`` covers: its
+        """Return the B2 name prefix that a download token for ``name`` covers (a signed
+        storage's scope may widen it); here :meth:`file_token_prefix`."""
+        return self.file_token_prefix(name)
+
+    def file_token_prefix(self, name: str) -> str:
+        """Return the narrowest B2 name prefix a token for the file ``name`` can cover: its
         own folder in the ``folder-per-file`` layout, else its own B2 name (then checked
         sealed when the token is fetched: see :meth:`download_token`)."""
         full = self.b2_name(name)
@@ -64,14 +69,17 @@ class B2Addressing:
         """Return a B2 download token for the B2 names starting with ``prefix``.
 
         B2's tokens are name-prefix tokens: a token for ``docs/a`` also opens ``docs/ab``. With
-        ``exact``, ``prefix`` is one file's B2 name and the token is handed out only when no
-        other live file extends it (one ``b2_list_file_names`` call first); otherwise raise
-        :class:`B2NameNotSealed`. ``headers`` (``b2ContentDisposition``, ...) are pinned in it.
+        ``exact``, ``prefix`` is one file's B2 name and the token is handed out only when that
+        file exists and no other live file extends it (one ``b2_list_file_names`` call first);
+        otherwise raise :class:`B2FileNotFound` or :class:`B2NameNotSealed`. ``headers``
+        (``b2ContentDisposition``, ...) are pinned in it.
         """
         if exact:
-            other = self.client.extension_of(prefix)
-            if other is not None:
-                raise B2NameNotSealed(prefix, other)
+            names = self.client.names_from(prefix, 2)
+            if not names or names[0] != prefix:  # its token would open a file saved later
+                raise B2FileNotFound(prefix)
+            if len(names) > 1:
+                raise B2NameNotSealed(prefix, names[1])
         return self.client.download_authorization(prefix, seconds, headers)
 
     @property
@@ -89,16 +97,19 @@ class B2Addressing:
         headers: Mapping[str, str] | None = None,
         *,
         tokens: DownloadTokens | None = None,
+        file_only: bool = False,
     ) -> str:
         """Return the B2 URL that downloads ``name``, authorized by a token that covers
         :meth:`token_prefix` (checked sealed when that is the file's own name), living and
         handed out as ``policy`` says, cached in this process's tokens (or ``tokens``) and in
         ``policy.shared_cache``.
 
-        Raise :class:`B2NameNotSealed` when a token for the name would open another file too,
-        and :class:`B2AccessRefused` while B2 refuses the key.
+        With ``file_only`` the token covers :meth:`file_token_prefix` whatever the scope (for a
+        view's per-object decision). Raise :class:`B2NameNotSealed` when a token for the name
+        would open another file too, :class:`B2FileNotFound` when there is no such file, and
+        :class:`B2AccessRefused` while B2 refuses the key.
         """
-        prefix = self.token_prefix(name)
+        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
         pinned = tuple((headers or {}).items())
         cache = tokens or process_tokens()
         token = cache.token(self, prefix, pinned, policy, exact=prefix == self.b2_name(name))
@@ -111,11 +122,13 @@ class B2Addressing:
         headers: Mapping[str, str] | None = None,
         *,
         tokens: DownloadTokens | None = None,
+        file_only: bool = False,
     ) -> str | None:
         """Return :meth:`download_url` when this process has it without any I/O, else ``None``."""
         pinned = tuple((headers or {}).items())
         cache = tokens or process_tokens()
-        token = cache.warm_token(self, self.token_prefix(name), pinned, policy)
+        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
+        token = cache.warm_token(self, prefix, pinned, policy)
         file_url = self.cached_file_url(name)
         return None if token is None or file_url is None else with_token(file_url, token, pinned)
 

@@ -262,17 +262,17 @@ class B2Client:
                 "validDurationInSeconds": seconds, **overrides}  # fmt: skip
         return self.call(prefix, lambda: self._raw_download_authorization(body))
 
-    def extension_of(self, name: str) -> str | None:
-        """Return the name of a live file that extends ``name`` (``name`` plus at least one more
-        character), or ``None`` when ``name`` is sealed: one ``b2_list_file_names`` call."""
+    def names_from(self, name: str, count: int) -> list[str]:
+        """Return up to ``count`` live file names that start with ``name``, in B2's order
+        (``name`` itself first when it exists): one ``b2_list_file_names`` call."""
 
-        def first_two() -> list[str]:
+        def listed() -> list[str]:
             answer = self.api.session.list_file_names(
-                self.bucket.id_, start_file_name=name, max_file_count=2, prefix=name
+                self.bucket.id_, start_file_name=name, max_file_count=count, prefix=name
             )
             return [str(entry["fileName"]) for entry in answer.get("files", [])]
 
-        return next((other for other in self.call(name, first_two) if other != name), None)
+        return self.call(name, listed)
 
     def name_conflict(self, name: str) -> str | None:
         """Return a live file name that is ``name``, extends it, or that it extends within its
@@ -294,7 +294,9 @@ class B2Client:
                 return other
             if other > name:  # names extending ``name`` sort right after it: none
                 return None
-        return self.extension_of(name) if len(names) == CONFLICT_SCAN else None
+        if len(names) < CONFLICT_SCAN:
+            return None
+        return next((other for other in self.names_from(name, 2) if other != name), None)
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):

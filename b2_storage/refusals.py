@@ -2,7 +2,9 @@
 
 - An unsealed name (:class:`B2NameNotSealed`: a token for it would open another file too) is
   remembered per token for ``UNSEALED_SECONDS``: asking again raises at once with no B2 call
-  (a signed link answers 403), and the conflict and its fix are logged once per window.
+  (a signed link answers 403), and the conflict and its fix are logged once per window. So is
+  a missing name (:class:`B2FileNotFound`: its token would open a file saved later under a
+  name that extends it; a signed link answers 404).
 - A refused key (:class:`B2AccessRefused`: no ``shareFiles``, another bucket or name prefix, a
   wrong key) is remembered per account and bucket for ``REFUSED_KEY_SECONDS``: every token asked
   for raises at once (a signed link answers 503 with ``Retry-After``), so anonymous traffic
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cachetools import TTLCache
 
-from .exceptions import B2AccessRefused, B2NameNotSealed
+from .exceptions import B2AccessRefused, B2FileNotFound, B2NameNotSealed
 
 if TYPE_CHECKING:
     from .addressing import B2Addressing
@@ -37,7 +39,7 @@ class Refusals:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
-        self._names: TTLCache[str, B2NameNotSealed] = TTLCache(
+        self._names: TTLCache[str, B2NameNotSealed | B2FileNotFound] = TTLCache(
             MAX_REMEMBERED, UNSEALED_SECONDS, timer=clock
         )
         self._keys: TTLCache[str, tuple[float, str]] = TTLCache(
@@ -55,8 +57,10 @@ class Refusals:
             error = B2AccessRefused(message)
             error.retry_after = max(1, int(until - self._clock()))
             raise error
-        if unsealed is not None:
+        if isinstance(unsealed, B2NameNotSealed):
             raise B2NameNotSealed(unsealed.name, unsealed.extended_by)
+        if unsealed is not None:
+            raise B2FileNotFound(unsealed.name)
 
     def remember(self, storage: B2Addressing, key: str, fetch: Callable[[], T]) -> T:
         """Return ``fetch()``; remember (and log once) what B2 refused before raising it."""
@@ -69,6 +73,12 @@ class Refusals:
                 "b2_storage: no download token for %r of %r for the next %d s: %s",
                 exc.name, storage, UNSEALED_SECONDS, exc,
             )  # fmt: skip
+            raise
+        except B2FileNotFound as exc:  # no token for a missing name: it would open later files
+            with self._lock:
+                self._names[key] = exc
+            logger.info("b2_storage: no download token for the missing %r of %r for %d s",
+                        exc.name, storage, UNSEALED_SECONDS)  # fmt: skip
             raise
         except B2AccessRefused as exc:
             with self._lock:

@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
 from django.test import Client
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from b2_access import PublicStorage, SignedB2Storage, StaffStorage
 from b2_storage.emulator import LocalB2
 
-from .conftest import MakeStorage, new_bucket
+from .conftest import MakeStorage, new_bucket, put
 
 # On a failing example hypothesis imports libcst, which warns about mypy_extensions.TypedDict;
 # under filterwarnings=error that aborted the whole session instead of reporting the failure.
@@ -57,7 +58,8 @@ def staff_client(client: Client, staff_user: Any) -> Client:
 
 @pytest.fixture
 def staff_link(make_storage: MakeStorage, staff_client: Client) -> str:
-    link = make_storage(StaffStorage).url(NAME)
+    storage = make_storage(StaffStorage)
+    link = storage.url(put(storage, NAME, b"staff"))
     assert verdict(staff_client, link) == 302  # the genuine link works
     return link
 
@@ -138,8 +140,9 @@ def test_tokens_do_not_move_between_tiers(
     assume(staff_name != public_name)
     staff, public = two_tiers
     client.force_login(user)  # logged in, not staff: only public links open
-    staff_token, staff_quoted = split(staff.url(staff_name))
-    public_token, public_quoted = split(public.url(public_name))
+    # Saved names may move into folders of their own (examples share the buckets): use them.
+    staff_token, staff_quoted = split(staff.url(staff.save(staff_name, ContentFile(b"s"))))
+    public_token, public_quoted = split(public.url(public.save(public_name, ContentFile(b"p"))))
     assert verdict(client, f"/b2/{public_token}/{public_quoted}") == 302
     assert verdict(client, f"/b2/{public_token}/{staff_quoted}") == 403
     assert verdict(client, f"/b2/{staff_token}/{public_quoted}") == 403

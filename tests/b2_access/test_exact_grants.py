@@ -163,3 +163,31 @@ def test_a_folder_per_file_storage_answers_its_own_links_beside_a_flat_one(
     b2_server.reset_calls()
     assert fetch(link, user=user).status_code == 302
     assert {api: n for api, n in b2_server.calls.items() if n} == {AUTH: 1}  # no seal check
+
+
+def test_a_link_to_a_missing_name_is_404_and_hands_out_no_token(
+    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str
+) -> None:
+    link = storage.url("later/a")  # a token for it would open "later/ab", saved afterwards
+    b2_server.reset_calls()
+    response = fetch(link, user=user)
+    assert response.status_code == 404 and response["X-B2-Access"] == "missing"
+    assert b2_server.calls[AUTH] == 0
+
+
+def test_redirect_to_file_grants_that_file_only_whatever_the_scope(
+    rf: Any, make_storage: MakeStorage, b2_server: LocalB2, bucket: str
+) -> None:
+    from b2_access import redirect_to_file
+
+    scoped = make_storage(LoggedInStorage, scope="bucket", location="shared")
+    mine = put(scoped, "mine.txt", b"mine")
+    put(scoped, "theirs.txt", b"theirs")
+
+    @redirect_to_file
+    def view(request: Any) -> Any:  # the view's own check passed for this one file
+        return scoped, mine
+
+    location = view(rf.get("/mine/"))["Location"]
+    assert b2_get(location).content == b"mine"
+    assert b2_get(location, "shared/theirs.txt").status_code == 401

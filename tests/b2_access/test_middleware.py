@@ -296,6 +296,7 @@ def test_middleware_follows_override_settings(
     """A test client's middleware is built at its first request; settings overridden after
     that (b2_access resets its caches on setting_changed) must still apply to it."""
     client.force_login(user)
+    put(storage, "a.txt", b"a")
     assert client.get(storage.url("a.txt")).status_code == 302  # builds the middleware
     settings.SECRET_KEY = "rotated-" + "r" * 56
     assert client.get(storage.url("a.txt")).status_code == 302  # signed with the new key

@@ -14,6 +14,8 @@ from b2_access import InvalidToken, SignedB2Storage, TokenExpired
 from b2_access.resolver import DownloadResolver
 from b2_access.signing import Grant, UrlSigner
 
+from .conftest import put
+
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 GRANT = Grant(
     storage="abcdef012345", name="reports/2024/q1 summary.pdf", tier="staff", expires=300,
@@ -93,7 +95,7 @@ def test_key_rotation_through_the_middleware(
     settings: Any, client: Any, storage: SignedB2Storage, user: Any
 ) -> None:
     settings.SECRET_KEY = "old-" + "o" * 60
-    link = storage.url("m.txt")
+    link = storage.url(put(storage, "m.txt", b"m"))
     settings.SECRET_KEY = "new-" + "n" * 60
     settings.SECRET_KEY_FALLBACKS = ["old-" + "o" * 60]
     client.force_login(user)

@@ -15,7 +15,7 @@ import b2_access
 from b2_access import SignedB2Storage, Tier, UnknownTier, tiers
 from b2_access.tiers import BUILT_IN
 
-from .conftest import MakeStorage
+from .conftest import MakeStorage, put
 
 
 def request_as(user: Any) -> HttpRequest:
@@ -142,7 +142,8 @@ def test_a_tier_predicate_sees_the_request(
         return request.headers.get("X-Token") == "yes"
 
     registered.append("header")
-    link = make_storage(tier="header").url("h.txt")
+    storage = make_storage(tier="header")
+    link = storage.url(put(storage, "h.txt", b"h"))
     assert "/file/" in client.get(link, headers={"X-Token": "yes"})["Location"]
     refused = client.get(link, headers={"X-Token": "no"})
     assert refused["Location"].startswith("/accounts/login/")  # anonymous: log in

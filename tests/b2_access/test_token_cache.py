@@ -51,7 +51,7 @@ def clients(django_user_model: Any) -> list[Client]:
 def test_warm_redirects_make_no_b2_call(
     clients: list[Client], storage: SignedB2Storage, b2_server: LocalB2
 ) -> None:
-    links = [storage.url(f"files/{i:03}.txt") for i in range(100)]
+    links = [storage.url(put(storage, f"files/{i:03}.txt", b"f")) for i in range(100)]
     b2_server.reset_calls()
     first = [location(clients[i % 10], link) for i, link in enumerate(links)]
     assert b2_server.calls[AUTH] == 100  # cold, file scope: one call per file
@@ -71,7 +71,7 @@ def test_cold_calls_per_scope(
 ) -> None:  # fmt: skip
     storage = make_storage(tier="logged_in", scope=scope)
     names = [f"files/{i}.txt" for i in range(10)] + ["other/a.txt", "other/b.txt"]
-    links = [storage.url(name) for name in names]
+    links = [storage.url(put(storage, name, b"n")) for name in names]
     client.force_login(user)
     b2_server.reset_calls()
     for link in links * 3:
@@ -155,7 +155,7 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
     cache: str | None,
 ) -> None:  # fmt: skip
     settings.B2_ACCESS = {"cache": cache}
-    link = storage.url("shared.txt")
+    link = storage.url(put(storage, "shared.txt", b"s"))
     client.force_login(user)
     b2_server.reset_calls()
     first = location(client, link)
