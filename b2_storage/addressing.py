@@ -128,7 +128,8 @@ class B2Addressing:
         pinned = tuple((headers or {}).items())
         cache = tokens or process_tokens()
         prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
-        token = cache.warm_token(self, prefix, pinned, policy)
+        exact = prefix == self.b2_name(name)
+        token = cache.warm_token(self, prefix, pinned, policy, exact=exact)
         file_url = self.cached_file_url(name)
         return None if token is None or file_url is None else with_token(file_url, token, pinned)
 

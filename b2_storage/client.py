@@ -275,28 +275,30 @@ class B2Client:
         return self.call(name, listed)
 
     def name_conflict(self, name: str) -> str | None:
-        """Return a live file name that is ``name``, extends it, or that it extends within its
-        folder (``docs/a`` for ``docs/ab``); ``None`` when there is none. One
-        ``b2_list_file_names`` call over the folder's names sharing the first letter (up to
-        ``CONFLICT_SCAN`` of them); past that, one more call looks for names extending it."""
-        folder, _, base = name.rpartition("/")
-        start = f"{folder}/{base[:1]}" if folder else base[:1]
+        """Return a live file name that is ``name``, extends it, or that it extends (``docs/a``
+        for ``docs/ab`` or ``docs/a/x``); ``None`` when there is none.
 
-        def scan() -> list[str]:
-            answer = self.api.session.list_file_names(
-                self.bucket.id_, start_file_name=start, max_file_count=CONFLICT_SCAN, prefix=start
-            )
-            return [str(entry["fileName"]) for entry in answer.get("files", [])]
-
-        names = self.call(name, scan)
-        for other in names:
-            if name.startswith(other) or other.startswith(name):
-                return other
-            if other > name:  # names extending ``name`` sort right after it: none
+        One ``b2_list_file_names`` call per segment of ``name``: a stored name that ``name``
+        extends ends in one of its segments and sorts before that segment's end, among the
+        folder's names that share the segment's first letter (up to ``CONFLICT_SCAN`` of them
+        are seen); the last call also sees the names that extend ``name``.
+        """
+        cut = 0
+        while True:
+            end = name.find("/", cut)
+            level = name if end < 0 else name[:end]  # ``name`` up to this segment's end
+            names = self.names_from(name[: cut + 1], CONFLICT_SCAN)
+            for other in names:
+                if name.startswith(other) or other.startswith(name):
+                    return other
+                if other > level:  # sorted: nothing further can be a prefix of ``name``
+                    break
+            else:
+                if end < 0 and len(names) == CONFLICT_SCAN:  # too many to see past: ask directly
+                    return next((o for o in self.names_from(name, 2) if o != name), None)
+            if end < 0:
                 return None
-        if len(names) < CONFLICT_SCAN:
-            return None
-        return next((other for other in self.names_from(name, 2) if other != name), None)
+            cut = end + 1
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):

@@ -21,7 +21,7 @@ from .addressing import B2Addressing
 from .client import B2Client
 from .config import StorageConfig
 from .content import upload_headers
-from .exceptions import B2FileNotFound, B2StorageError
+from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
 from .files import B2File, check_mode
 from .layout import in_new_folder
 from .meta import FileMeta
@@ -193,8 +193,15 @@ class B2Storage(B2Addressing, Storage):
             return super().get_available_name(name, max_length)
         candidate = super().get_available_name(in_new_folder(name) if folders else name, max_length)
         for _ in range(NAME_ATTEMPTS):
-            if self.client.name_conflict(self.b2_name(candidate)) is None:
+            full = self.b2_name(candidate)
+            other = self.client.name_conflict(full)
+            if other is None:
                 return candidate
+            if len(other) < full.rfind("/") + 1:  # it ends in a folder no new folder escapes
+                raise B2InvalidName(
+                    candidate, f"its folder extends the stored file {other[:100]!r}, whose "
+                    "download links would open it too; save it elsewhere or rename that file",
+                )  # fmt: skip
             candidate = super().get_available_name(in_new_folder(name), max_length)
         raise B2StorageError(f"Could not find a free name for {name[:100]!r}.")
 

@@ -95,7 +95,7 @@ class DownloadTokens:
     ) -> str:
         """Return a B2 download token for ``prefix`` of the storage's bucket (with ``exact``,
         ``prefix`` is one file's name, checked sealed when the token is fetched)."""
-        key = self.key(storage, prefix, headers, policy)
+        key = self.key(storage, prefix, headers, policy, exact=exact)
         cached = self._fresh(self._local_get(key))
         if cached is not None:
             return cached.token
@@ -123,10 +123,17 @@ class DownloadTokens:
             return cached.token
 
     def warm_token(
-        self, storage: B2Addressing, prefix: str, headers: Headers, policy: TokenPolicy
+        self,
+        storage: B2Addressing,
+        prefix: str,
+        headers: Headers,
+        policy: TokenPolicy,
+        *,
+        exact: bool = False,
     ) -> str | None:
         """Return the token from this process's cache only (no I/O at all), or ``None``."""
-        cached = self._fresh(self._local_get(self.key(storage, prefix, headers, policy)))
+        key = self.key(storage, prefix, headers, policy, exact=exact)
+        cached = self._fresh(self._local_get(key))
         return None if cached is None else cached.token
 
     def _fetch_once_across_processes(
@@ -167,9 +174,20 @@ class DownloadTokens:
         return None
 
     @staticmethod
-    def key(storage: B2Addressing, prefix: str, headers: Headers, policy: TokenPolicy) -> str:
-        """Return the cache key of a token (a digest: names and headers stay out of Redis)."""
-        raw = repr((storage.token_identity, prefix, headers, policy.lifetime, policy.handout))
+    def key(
+        storage: B2Addressing,
+        prefix: str,
+        headers: Headers,
+        policy: TokenPolicy,
+        *,
+        exact: bool = False,
+    ) -> str:
+        """Return the cache key of a token (a digest: names and headers stay out of Redis).
+        An exact token (one file, checked sealed) never shares an entry with a scope's token
+        for the same prefix, which was fetched without that check."""
+        raw = repr(
+            (storage.token_identity, prefix, headers, policy.lifetime, policy.handout, exact)
+        )
         return "b2_storage:token:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def _local_get(self, key: str) -> CachedToken | None:

@@ -191,3 +191,21 @@ def test_redirect_to_file_grants_that_file_only_whatever_the_scope(
     location = view(rf.get("/mine/"))["Location"]
     assert b2_get(location).content == b"mine"
     assert b2_get(location, "shared/theirs.txt").status_code == 401
+
+
+def test_a_scopes_token_is_never_handed_out_as_one_files(
+    fetch: Fetch, rf: Any, make_storage: MakeStorage, user: Any, b2_server: LocalB2, bucket: str
+) -> None:
+    from b2_access import redirect_to_file
+
+    scoped = make_storage(LoggedInStorage, scope="docs/a")  # its region: names "docs/a..."
+    other_tool(b2_server, bucket, "docs/a", b"the region's own name")
+    other_tool(b2_server, bucket, "docs/ab", b"in the region")
+    assert fetch(scoped.url("docs/ab"), user=user).status_code == 302  # caches "docs/a"'s token
+
+    @redirect_to_file
+    def view(request: Any) -> Any:  # decided for "docs/a" only, for anyone
+        return scoped, "docs/a"
+
+    response = view(rf.get("/one/"))
+    assert response.status_code == 403 and response["X-B2-Access"] == "unsealed"

@@ -165,7 +165,7 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
     # Another process: its own authorizer, the same shared cache.
     other_process = DownloadAuthorizer(get_access_settings())
     token = other_process.tokens.token(
-        storage, storage.token_prefix("shared.txt"), (), other_process.policy
+        storage, storage.token_prefix("shared.txt"), (), other_process.policy, exact=True
     )
     if cache is None:
         assert b2_server.calls[AUTH] == 3

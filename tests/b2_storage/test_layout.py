@@ -65,7 +65,8 @@ def test_the_folder_per_file_layout(make_storage: MakeStorage, b2: LocalB2) -> N
     storage = make_storage(layout="folder-per-file", location="media")
     b2.reset_calls()
     first = save(storage, "private/2026/n", b"mine")
-    assert b2.calls[LIST] == 1  # the conflict check; no exists() call for a new folder
+    # the conflict check, one call per segment of "media/private/2026/<id>/n"; no exists() call
+    assert b2.calls[LIST] == 5
     second = save(storage, "private/2026/n", b"again")
     assert re.fullmatch(f"private/2026/{FOLDER}/n", first) and first != second
     assert storage.token_prefix(first) == "media/" + first.rpartition("/")[0] + "/"
@@ -96,3 +97,13 @@ def test_names_saved_before_the_layout_keep_a_file_scope(make_storage: MakeStora
 )
 def test_own_folder(name: str, folder: str | None) -> None:
     assert own_folder(name) == folder
+
+
+def test_a_folder_that_extends_a_stored_file_is_refused(make_storage: MakeStorage) -> None:
+    storage = make_storage()
+    save(storage, "reports/2026")
+    with pytest.raises(ValueError, match="its folder extends the stored file 'reports/2026'"):
+        save(storage, "reports/2026-q1/x.pdf")
+    with pytest.raises(ValueError, match="'reports/2026'"):
+        save(storage, "reports/2026/x.pdf")
+    assert save(storage, "reports/2025-q1/x.pdf") == "reports/2025-q1/x.pdf"
