@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .__main__ import Context
 
 BUCKET = "bench-urls"
-NAME = "invoices/2024/invoice-000123.pdf"
+NAME = "invoices/2024/invoice-000000.pdf"  # numbered(0)
 FLOOR = "floor: itsdangerous URLSafeTimedSerializer.dumps"
 OURS = "ours: SignedB2Storage.url()"
 S3 = "django-storages S3Storage.url()"
@@ -77,6 +77,23 @@ def subjects(options: dict[str, Any]) -> dict[str, tuple[Callable[[], object], s
     return found
 
 
+def numbered(i: int) -> str:
+    """Return the ``i``-th stored name: fixed width, so that no name extends another (a
+    private bucket's url() hands out a token only for a file whose name nothing extends)."""
+    return f"invoices/2024/invoice-{i:06}.pdf"
+
+
+def store_files(options: dict[str, Any], count: int) -> None:
+    """Store NAME and the first ``count`` numbered files (url() needs live files)."""
+    from django.core.files.base import ContentFile
+
+    from b2_storage import B2Storage
+
+    writer = B2Storage(**options, allow_overwrite=True)  # no name checks: the names are known
+    for name in {NAME, *(numbered(i) for i in range(count))}:
+        writer.save(name, ContentFile(b"%PDF-1.4"))
+
+
 def count_calls(quick: bool) -> tuple[dict[str, int], int]:
     """Return the B2 calls each ``url()`` makes over 10,000 calls (a local server counts)."""
     from b2_access import LoggedInStorage
@@ -96,12 +113,13 @@ def count_calls(quick: bool) -> tuple[dict[str, int], int]:
             from django_backblaze_b2 import LoggedInStorage as SeedLoggedIn
 
             measured.append((SEED, SeedLoggedIn().url, calls))
+        store_files(options, plain_calls + 1)
         for label, url, n in measured:
             url(NAME)  # authorize and find the bucket first: those are not url()'s cost
             server.reset_calls()
             for i in range(n):
                 # B2Storage reuses a URL per name for half its life: time distinct names, cold.
-                url(f"{NAME}.{i}" if label == PLAIN else NAME)
+                url(numbered(i + 1) if label == PLAIN else NAME)
             counts[label] = round(sum(server.calls.values()) * 10_000 / n)
     return counts, plain_calls
 
@@ -116,10 +134,11 @@ def run(ctx: Context) -> Section:
     from b2_storage import B2Storage
 
     plain = B2Storage(**options)
-    plain.url(NAME)
     plain_n = 100 if ctx.quick else 1_000
-    fresh = itertools.count()
-    times[PLAIN] = interleaved({PLAIN: lambda: plain.url(f"{NAME}.{next(fresh)}")}, plain_n)[PLAIN]
+    store_files(options, plain_n + 1)
+    plain.url(NAME)
+    fresh = itertools.count(1)
+    times[PLAIN] = interleaved({PLAIN: lambda: plain.url(numbered(next(fresh)))}, plain_n)[PLAIN]
     counts, plain_calls = count_calls(ctx.quick)
     per_name = f"{counts[PLAIN] / 10_000:g}"
     returns = f"B2 download-authorization URL ({per_name} B2 calls per new name)"
