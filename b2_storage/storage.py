@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import threading
 import time
 from collections.abc import Iterator
@@ -192,12 +193,14 @@ class B2Storage(B2Addressing, Storage):
         if self.config.allow_overwrite and not folders:
             return super().get_available_name(name, max_length)
         candidate = super().get_available_name(in_new_folder(name) if folders else name, max_length)
+        # A stored name that ends before the name's own base name is in one of its folders:
+        # no new folder escapes that. One that ends later may: draw a new folder (id).
+        folders_end = len(self.b2_name(name)) - len(posixpath.basename(name))
         for _ in range(NAME_ATTEMPTS):
-            full = self.b2_name(candidate)
-            other = self.client.name_conflict(full)
+            other = self.client.name_conflict(self.b2_name(candidate))
             if other is None:
                 return candidate
-            if len(other) < full.rfind("/") + 1:  # it ends in a folder no new folder escapes
+            if len(other) < folders_end:
                 raise B2InvalidName(
                     candidate, f"its folder extends the stored file {other[:100]!r}, whose "
                     "download links would open it too; save it elsewhere or rename that file",

@@ -107,3 +107,13 @@ def test_a_folder_that_extends_a_stored_file_is_refused(make_storage: MakeStorag
     with pytest.raises(ValueError, match="'reports/2026'"):
         save(storage, "reports/2026/x.pdf")
     assert save(storage, "reports/2025-q1/x.pdf") == "reports/2025-q1/x.pdf"
+
+
+def test_a_new_folder_that_would_extend_a_short_name_is_drawn_again(
+    make_storage: MakeStorage,
+) -> None:
+    storage = make_storage(layout="folder-per-file")
+    make_storage(allow_overwrite=True).save("d/a", ContentFile(b"short"))
+    saved = [save(storage, "d/x.txt") for _ in range(64)]  # about 2 ids start with "a"
+    assert all(not name.startswith("d/a") for name in saved)
+    assert len(set(saved)) == 64
