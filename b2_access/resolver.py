@@ -57,8 +57,7 @@ class Refusal:
     login: bool = False
 
 
-# The project's error pages a refusal is rendered by: the exception its handler gets, Django's
-# default handler, its template, and the title of our own page when neither was customized.
+# Per status: the exception a handler gets, Django's default handler, its template, our title.
 ERROR_PAGES: dict[int, tuple[type[Exception], Callable[..., Any], str, str]] = {
     403: (PermissionDenied, permission_denied, "403.html", "Access denied"),
     404: (Http404, page_not_found, "404.html", "Not found"),

@@ -1,7 +1,7 @@
 """Where a storage's names live in B2, and what a download token for one of them covers.
 
-:class:`B2Addressing` is the part of :class:`~b2_storage.B2Storage` that ``b2_access`` builds its
-links on: B2 names, B2 file URLs and download tokens, without reaching into the B2 client.
+:class:`B2Addressing` is the part of :class:`~b2_storage.B2Storage` that signed links are built
+on: B2 names, B2 file URLs and download tokens, without reaching into the B2 client.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .config import StorageConfig
 from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed
 from .layout import own_folder
 from .names import b2_name_problem
-from .tokens import DownloadTokens, TokenPolicy, process_tokens, with_token
+from .tokens import DownloadTokens, TokenPolicy, TokenRequest, process_tokens, with_token
 
 
 class B2Addressing:
@@ -109,11 +109,9 @@ class B2Addressing:
         would open another file too, :class:`B2FileNotFound` when there is no such file, and
         :class:`B2AccessRefused` while B2 refuses the key.
         """
-        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
-        pinned = tuple((headers or {}).items())
-        cache = tokens or process_tokens()
-        token = cache.token(self, prefix, pinned, policy, exact=prefix == self.b2_name(name))
-        return with_token(self.file_url(name), token, pinned)
+        wanted = self._token_request(name, headers, file_only)
+        token = (tokens or process_tokens()).token(self, wanted, policy)
+        return with_token(self.file_url(name), token, wanted.headers)
 
     def warm_download_url(
         self,
@@ -125,13 +123,19 @@ class B2Addressing:
         file_only: bool = False,
     ) -> str | None:
         """Return :meth:`download_url` when this process has it without any I/O, else ``None``."""
-        pinned = tuple((headers or {}).items())
-        cache = tokens or process_tokens()
-        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
-        exact = prefix == self.b2_name(name)
-        token = cache.warm_token(self, prefix, pinned, policy, exact=exact)
+        wanted = self._token_request(name, headers, file_only)
+        token = (tokens or process_tokens()).warm_token(self, wanted, policy)
         file_url = self.cached_file_url(name)
-        return None if token is None or file_url is None else with_token(file_url, token, pinned)
+        if token is None or file_url is None:
+            return None
+        return with_token(file_url, token, wanted.headers)
+
+    def _token_request(
+        self, name: str, headers: Mapping[str, str] | None, file_only: bool
+    ) -> TokenRequest:
+        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
+        pinned = tuple((headers or {}).items())
+        return TokenRequest(prefix, pinned, exact=prefix == self.b2_name(name))
 
     def file_url(self, name: str) -> str:
         """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""

@@ -16,19 +16,12 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
-from b2sdk.v2.exception import (
-    MissingAccountData,
-    NonExistentBucket,
-)
+from b2sdk.v2.exception import MissingAccountData, NonExistentBucket
 
 from .account_info import make_account_info
 from .config import StorageConfig
 from .download_auth import request_download_token
-from .exceptions import (
-    B2ConfigurationError,
-    B2FileNotFound,
-    B2StorageError,
-)
+from .exceptions import B2ConfigurationError, B2FileNotFound, B2StorageError
 from .meta import FileMeta, file_meta
 from .translate import T, retry_throttled, translate_errors
 
@@ -276,13 +269,10 @@ class B2Client:
 
     def name_conflict(self, name: str) -> str | None:
         """Return a live file name that is ``name``, extends it, or that it extends (``docs/a``
-        for ``docs/ab`` or ``docs/a/x``); ``None`` when there is none.
-
-        One ``b2_list_file_names`` call per segment of ``name``: a stored name that ``name``
-        extends ends in one of its segments and sorts before that segment's end, among the
-        folder's names that share the segment's first letter (up to ``CONFLICT_SCAN`` of them
-        are seen); the last call also sees the names that extend ``name``.
-        """
+        for ``docs/ab`` or ``docs/a/x``), else ``None``. One ``b2_list_file_names`` call per
+        segment: a name that ``name`` extends ends in a segment and sorts before its end, among
+        the folder's names sharing its first letter (up to ``CONFLICT_SCAN`` are seen); the
+        last call also sees the names that extend ``name``."""
         cut = 0
         while True:
             end = name.find("/", cut)

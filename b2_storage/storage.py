@@ -183,7 +183,7 @@ class B2Storage(B2Addressing, Storage):
         """Return a name to save under that no other live file's name extends or is extended
         by (B2's tokens are prefix tokens, so either would let one file's URL open the other).
 
-        Django's rules first (``name_XXXXXXX.ext`` when taken; ``allow_overwrite`` keeps the
+        Django's rules first (``name_<7 random>.ext`` when taken; ``allow_overwrite`` keeps the
         name), then one ``b2_list_file_names`` call: a name that extends a stored one, or that a
         stored one extends, moves into a folder of its own, keeping its base name. In the
         ``folder-per-file`` layout every name gets a new folder.

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -46,6 +46,16 @@ class TokenPolicy:
     lifetime: int  # seconds of each B2 token: the B2 URL's whole life
     handout: int  # seconds from the fetch during which a token is handed out
     shared_cache: str | None = None  # a Django cache alias shared by processes, or None
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What a token must cover: a name ``prefix`` (with ``exact``, one file's own name, to be
+    checked sealed), and the response ``headers`` pinned in it."""
+
+    prefix: str
+    headers: Headers = ()
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,18 +94,9 @@ class DownloadTokens:
     def _until(self, _key: str, value: CachedToken, now: float) -> float:
         return now + (value.handout_until - self._clock())
 
-    def token(
-        self,
-        storage: B2Addressing,
-        prefix: str,
-        headers: Headers,
-        policy: TokenPolicy,
-        *,
-        exact: bool = False,
-    ) -> str:
-        """Return a B2 download token for ``prefix`` of the storage's bucket (with ``exact``,
-        ``prefix`` is one file's name, checked sealed when the token is fetched)."""
-        key = self.key(storage, prefix, headers, policy, exact=exact)
+    def token(self, storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy) -> str:
+        """Return a B2 download token of the storage's bucket for ``wanted``."""
+        key = self.key(storage, wanted, policy)
         cached = self._fresh(self._local_get(key))
         if cached is not None:
             return cached.token
@@ -110,7 +111,8 @@ class DownloadTokens:
                     token = self.refusals.remember(
                         storage, key,
                         lambda: storage.download_token(
-                            prefix, policy.lifetime, dict(headers), exact=exact
+                            wanted.prefix, policy.lifetime, dict(wanted.headers),
+                            exact=wanted.exact,
                         ),
                     )  # fmt: skip
                     fetched = CachedToken(token, asked_at + policy.handout)
@@ -123,17 +125,10 @@ class DownloadTokens:
             return cached.token
 
     def warm_token(
-        self,
-        storage: B2Addressing,
-        prefix: str,
-        headers: Headers,
-        policy: TokenPolicy,
-        *,
-        exact: bool = False,
+        self, storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy
     ) -> str | None:
         """Return the token from this process's cache only (no I/O at all), or ``None``."""
-        key = self.key(storage, prefix, headers, policy, exact=exact)
-        cached = self._fresh(self._local_get(key))
+        cached = self._fresh(self._local_get(self.key(storage, wanted, policy)))
         return None if cached is None else cached.token
 
     def _fetch_once_across_processes(
@@ -174,20 +169,11 @@ class DownloadTokens:
         return None
 
     @staticmethod
-    def key(
-        storage: B2Addressing,
-        prefix: str,
-        headers: Headers,
-        policy: TokenPolicy,
-        *,
-        exact: bool = False,
-    ) -> str:
+    def key(storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy) -> str:
         """Return the cache key of a token (a digest: names and headers stay out of Redis).
         An exact token (one file, checked sealed) never shares an entry with a scope's token
         for the same prefix, which was fetched without that check."""
-        raw = repr(
-            (storage.token_identity, prefix, headers, policy.lifetime, policy.handout, exact)
-        )
+        raw = repr((storage.token_identity, wanted, policy.lifetime, policy.handout))
         return "b2_storage:token:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def _local_get(self, key: str) -> CachedToken | None:
@@ -225,7 +211,6 @@ class DownloadTokens:
             logger.warning("b2_storage: the %r cache failed on a write", alias)
 
 
-def with_token(file_url: str, token: str, headers: Mapping[str, str] | Headers) -> str:
+def with_token(file_url: str, token: str, headers: Headers) -> str:
     """Return ``file_url`` authorized by ``token``; B2 wants the pinned headers repeated."""
-    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
-    return f"{file_url}?{urlencode([('Authorization', token), *pairs])}"
+    return f"{file_url}?{urlencode([('Authorization', token), *headers])}"

@@ -21,6 +21,7 @@ from b2_access.conf import get_access_settings
 from b2_access.resolver import shared_authorizer
 from b2_storage import B2Storage
 from b2_storage.emulator import LocalB2
+from b2_storage.tokens import TokenRequest
 
 from .conftest import MakeStorage, put
 
@@ -164,9 +165,8 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
     again = location(client, link)
     # Another process: its own authorizer, the same shared cache.
     other_process = DownloadAuthorizer(get_access_settings())
-    token = other_process.tokens.token(
-        storage, storage.token_prefix("shared.txt"), (), other_process.policy, exact=True
-    )
+    wanted = TokenRequest(storage.token_prefix("shared.txt"), exact=True)
+    token = other_process.tokens.token(storage, wanted, other_process.policy)
     if cache is None:
         assert b2_server.calls[AUTH] == 3
         return
