@@ -9,10 +9,11 @@ from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 
-from b2_access import redirect_to_file, require_tier
+from b2_access import redirect_to_file, require_tier, tiers
 
 from .kinds import KINDS, Kind
 from .models import PrivateFile, Video
@@ -39,22 +40,29 @@ def kind_page(request: HttpRequest, kind: str) -> HttpResponse:
     found = KINDS.get(kind)
     if found is None:
         raise Http404("No such kind of file.")
-    form_class = _form_class(found)
-    form = form_class(request.POST or None, request.FILES or None)
+    # Show each user only what their tier lets them open, and an upload form only to them.
+    allowed = tiers[found.tier].allows(request)
+    may_upload = allowed and request.user.is_authenticated
+    form = _form_class(found)(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not request.user.is_authenticated:
-            return HttpResponseForbidden("Log in to upload.")
+        if not may_upload:
+            raise PermissionDenied("Your account may not upload files here.")
         if form.is_valid():
             upload = form.save(commit=False)
             upload.owner = request.user
             upload.save()
             return redirect("kind", kind=kind)
-    items = found.model.objects.all()
-    if found.slug == "private" and request.user.is_authenticated:
-        items = items.filter(owner=request.user)
-    elif found.slug == "private":
-        items = items.none()
-    return render(request, "files/kind.html", {"kind": found, "items": items, "form": form})
+    items = found.model.objects.all() if allowed else found.model.objects.none()
+    if found.slug == "private":  # only one's own files, and only when logged in
+        user = request.user
+        items = items.filter(owner=user) if user.is_authenticated else items.none()
+    anonymous = not request.user.is_authenticated
+    hidden = "login" if anonymous and (not allowed or found.slug == "private") else (
+        "tier" if not allowed else None
+    )  # fmt: skip
+    context = {"kind": found, "items": items, "form": form, "hidden": hidden,
+               "may_upload": may_upload}  # fmt: skip
+    return render(request, "files/kind.html", context)
 
 
 @login_required

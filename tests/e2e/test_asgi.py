@@ -108,9 +108,9 @@ def staff(asgi_site: AsgiSite) -> Iterator[requests.Session]:
         yield session
 
 
-def test_anonymous_link_goes_to_login(asgi_site: AsgiSite) -> None:
-    page = requests.get(asgi_site.at("/files/documents/"), timeout=10)
-    link = links(page.text, "Welcome")["file"]
+def test_anonymous_link_goes_to_login(asgi_site: AsgiSite, staff: requests.Session) -> None:
+    page = staff.get(asgi_site.at("/files/documents/"), timeout=10)
+    link = links(page.text, "Welcome")["file"]  # a link that reached an anonymous visitor
     answer = requests.get(asgi_site.at(link), allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     assert answer.headers["server"] == "uvicorn"

@@ -79,10 +79,11 @@ def test_avatars_render_from_the_public_bucket(browse: Browse, site: Site) -> No
 
 
 def test_login_then_back_to_the_document_on_b2(browse: Browse, site: Site) -> None:
+    owner, _ = browse("demo")
+    owner.goto(site.at("/files/documents/"))
+    link = href(owner, WELCOME)  # a link that reached an anonymous visitor (say, by mail)
     page, net = browse()
-    page.goto(site.at("/files/documents/"))
-    link = href(page, WELCOME)
-    page.click(f"{row(WELCOME)} a.file")
+    page.goto(site.at(link))
     page.wait_for_url(re.compile(r"/accounts/login/\?next="))
     assert unquote(urlsplit(page.url).query) == f"next={unquote(link)}"
     first = net.on(urlsplit(site.url).netloc, "/b2/")
@@ -169,9 +170,14 @@ def test_video_seeks_with_range_requests_to_b2(browse: Browse, site: Site) -> No
 
 
 def test_staff_report_is_refused_to_a_subscriber(browse: Browse, site: Site) -> None:
+    staff, _ = browse("staff")
+    staff.goto(site.at("/files/reports/"))
+    link = href(staff, "Quarterly report")  # a staff link, forwarded to a non-staff user
     page, _net = browse("demo")
     page.goto(site.at("/files/reports/"))
-    response = page.goto(site.at(href(page, "Quarterly report")))
+    assert page.locator("#not-for-you").is_visible()  # no links, no upload form for them
+    assert page.locator("form.upload").count() == 0
+    response = page.goto(site.at(link))
     assert response is not None and response.status == 403
     assert response.headers.get("x-b2-access") == "tier"
     assert "Your account may not open this file." in page.content()
@@ -215,6 +221,14 @@ def test_broken_links_are_refused(
     assert response.headers.get("x-b2-access") == reason
     assert words in page.locator("body").inner_text()
     assert not net.on(site.b2_netloc)
+
+
+@pytest.mark.parametrize("kind", ["documents", "reports", "private", "videos"])
+def test_anonymous_visitors_are_asked_to_log_in(browse: Browse, site: Site, kind: str) -> None:
+    page, _net = browse()
+    page.goto(site.at(f"/files/{kind}/"))
+    assert page.locator("#log-in-first").is_visible()
+    assert page.locator("#files a.file").count() == 0 and page.locator("form.upload").count() == 0
 
 
 def test_private_file_only_for_its_owner(browse: Browse, site: Site) -> None:
