@@ -23,6 +23,22 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+def claim_port(host: str, port: int) -> int:
+    """Return ``port`` (a free one for 0) if it can be listened on now; else say so and exit 2,
+    before anything is started or printed."""
+    if port == 0:
+        return free_port(host)
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            print(f"hatch run example:serve: error: cannot listen on {host}:{port}: "
+                  f"{exc.strerror or exc} (choose another with --port, or --port 0)",
+                  file=sys.stderr)  # fmt: skip
+            sys.exit(2)
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hatch run example:serve")
     parser.add_argument("--port", type=int, default=8000, help="site port (0: a free one)")
@@ -30,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data-dir", default=str(HERE / "var"), help="database and B2 data")
     args = parser.parse_args(argv)
+    port = claim_port(args.host, args.port)
 
     sys.path.insert(0, str(HERE.parent))
     from b2_storage.emulator import LocalB2
@@ -52,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from example.files.demo import DEMO_USER, STAFF_USER, seed
 
         seed()
-        port = args.port or free_port(args.host)
+        call_command("check", fail_level="ERROR")  # our system checks, before the banner
         print(
             f"\nExample site: http://{args.host}:{port}/\n"
             f"  demo user:  {DEMO_USER[0]} / {DEMO_USER[1]} (a subscriber)\n"
