@@ -17,17 +17,41 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from b2sdk.v2 import AbstractAccountInfo, InMemoryAccountInfo, SqliteAccountInfo, UrlPoolAccountInfo
 from b2sdk.v2.exception import MissingAccountData
-from django.core.cache import caches
+from django.core.cache import InvalidCacheBackendError, caches
 from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 ENTRY_TIMEOUT = 23 * 3600  # B2's account tokens live 24 hours
+WARN_EVERY = 60.0  # seconds between warnings about a cache server that is down
+
+
+_warned: dict[str, float] = {}  # cache alias -> when this process last said it failed
+
+
+def cache_failed(alias: str, exc: Exception) -> None:
+    """Say that the account-info cache failed: once per process for an alias that is not in
+    ``CACHES`` (a set-up mistake), at most once a minute for a cache server that is down."""
+    missing = isinstance(exc, InvalidCacheBackendError)
+    now = time.monotonic()
+    last = _warned.get(alias)
+    if last is not None and (missing or now - last < WARN_EVERY):
+        return
+    _warned[alias] = now
+    if missing:
+        logger.error(
+            "b2_storage: the cache %r is not in CACHES, so B2 account data stays in each process "
+            "(add it to CACHES, or set account_info to {'backend': 'memory'}).", alias,
+        )  # fmt: skip
+    else:
+        logger.warning("b2_storage: the %r cache failed (%s); using this process's account data",
+                       alias, type(exc).__name__)  # fmt: skip
 
 
 class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
@@ -51,9 +75,8 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     def _read(self) -> dict[str, Any]:
         try:
             entry = caches[self._cache_alias].get(self._entry)
-        except Exception:  # the cache server is down: carry on with this process's copy
-            logger.warning("b2_storage: the %r cache failed; using this process's account data",
-                           self._cache_alias)  # fmt: skip
+        except Exception as exc:  # the cache server is down: carry on with this process's copy
+            cache_failed(self._cache_alias, exc)
             entry = self._local
         if not isinstance(entry, dict):
             raise MissingAccountData("auth data")
@@ -64,9 +87,8 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         self._local = entry
         try:
             caches[self._cache_alias].set(self._entry, entry, ENTRY_TIMEOUT)
-        except Exception:  # the cache server is down: this process's copy still serves
-            logger.warning("b2_storage: could not write account data to the %r cache",
-                           self._cache_alias)  # fmt: skip
+        except Exception as exc:  # the cache server is down: this process's copy still serves
+            cache_failed(self._cache_alias, exc)
 
     def _get(self, name: str) -> Any:
         return self._read()[name]

@@ -21,9 +21,9 @@ from b2sdk.v2.exception import MissingAccountData, NonExistentBucket
 from .account_info import make_account_info
 from .config import StorageConfig
 from .download_auth import request_download_token
-from .exceptions import B2ConfigurationError, B2FileNotFound, B2StorageError
+from .exceptions import B2AccessRefused, B2ConfigurationError, B2FileNotFound, B2StorageError
 from .meta import FileMeta, file_meta
-from .translate import T, retry_throttled, translate_errors
+from .translate import T, raise_alone, retry_throttled, translate_errors
 
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str, str], B2Api] = {}
@@ -64,9 +64,15 @@ class B2Client:
     def authorize(self) -> None:
         """Authorize the account from the configured key (again, if it was already)."""
         config = self.config
-        with translate_errors(config.bucket):
-            self.api.authorize_account(config.realm, config.application_key_id,
-                                       config.application_key)  # fmt: skip
+        refused = None
+        try:
+            with translate_errors(config.bucket):
+                self.api.authorize_account(config.realm, config.application_key_id,
+                                           config.application_key)  # fmt: skip
+        except B2AccessRefused as exc:  # say where the key is set (raised below: no chain)
+            refused = B2AccessRefused(f"{exc} The key is set in {config.key_source()}.")
+        if refused is not None:
+            raise_alone(refused)
         self._file_url_base = None  # the account's download URL may have changed
         minimum = self.api.account_info.get_absolute_minimum_part_size()
         if config.part_size < minimum:
@@ -242,17 +248,10 @@ class B2Client:
     def download_authorization(
         self, prefix: str, seconds: int, overrides: Mapping[str, str] | None = None
     ) -> str:
-        """Return a B2 download token for names starting with ``prefix``.
-
-        ``overrides`` (``b2ContentDisposition``, ``b2CacheControl``, ...) are pinned in the token,
-        through the raw endpoint: b2sdk does not expose those fields.
-        """
-        if not overrides:
-            return str(
-                self.call(prefix, lambda: self.bucket.get_download_authorization(prefix, seconds))
-            )
+        """Return a B2 download token for names starting with ``prefix``, through the raw
+        endpoint: b2sdk does not expose the ``overrides`` it pins (``b2ContentDisposition``...)."""
         body = {"bucketId": self.bucket.id_, "fileNamePrefix": prefix,
-                "validDurationInSeconds": seconds, **overrides}  # fmt: skip
+                "validDurationInSeconds": seconds, **(overrides or {})}  # fmt: skip
         return self.call(prefix, lambda: self._raw_download_authorization(body))
 
     def names_from(self, name: str, count: int) -> list[str]:

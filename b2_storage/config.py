@@ -125,6 +125,13 @@ class StorageConfig:
         if self.location.startswith("/") or self.location.endswith("/"):
             raise B2ConfigurationError(f"{kind} option 'location' must not start or end with '/'.")
 
+    def key_source(self) -> str:
+        """Return where this storage's application key is set (for an error, never the key)."""
+        shared = getattr(settings, "B2_STORAGE", {})
+        if shared.get("application_key_id") == self.application_key_id:
+            return "B2_STORAGE['application_key_id'] and B2_STORAGE['application_key']"
+        return "the storage's 'application_key_id' and 'application_key' options"
+
     @property
     def cache_ttl(self) -> float:
         """Return the metadata cache's TTL in seconds (0: no cache)."""

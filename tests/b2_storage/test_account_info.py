@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,19 @@ def test_a_shared_cache_that_is_down_does_not_stop_the_storage(
             assert handle.read() == b"still works"
     assert "cache failed" in caplog.text or "could not write" in caplog.text
     assert b2.application_key not in caplog.text
+
+
+def test_a_cache_alias_missing_from_caches_is_said_once_per_process(
+    b2: LocalB2, make_bucket: MakeBucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    alias = f"missing-{make_bucket()}"  # an alias this process has never warned about
+    info = {"backend": "django-cache", "cache": alias}
+    storage = B2Storage(**b2.storage_options(make_bucket()), account_info=info)
+    with caplog.at_level(logging.WARNING, logger="b2_storage"):
+        storage.save("once.txt", ContentFile(b"works without the cache"))
+        with storage.open("once.txt") as handle:
+            assert handle.read() == b"works without the cache"
+        B2Storage(**b2.storage_options(make_bucket()), account_info=info).exists("x")
+    said = [r for r in caplog.records if alias in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "ERROR"
+    assert "is not in CACHES" in said[0].getMessage()

@@ -153,6 +153,8 @@ def test_wrong_key_is_refused_with_b2s_message(b2_server: LocalB2, bucket_name: 
     assert message.startswith(f"B2 refused the application key for {bucket_name!r}: ")
     assert "bad_auth_token" in message
     assert "Server could not verify key." in message  # B2's own words
+    assert message.endswith("The key is set in the storage's 'application_key_id' and "
+                            "'application_key' options.")  # fmt: skip
 
 
 def test_missing_capability_is_refused_with_b2s_message(
