@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
