@@ -157,15 +157,6 @@ def _area(storage: B2Storage) -> str:
     return f"{storage.config.location}/" if storage.config.location else ""
 
 
-def _token_region(storage: SignedB2Storage) -> str:
-    """Return the B2 name prefix that a ``bucket`` or prefix scope's tokens cover, as
-    ``token_prefix`` computes it (a prefix scope is used raw: "av" also covers "avatars/")."""
-    location, scope = storage.config.location, storage.access.scope
-    if scope == "bucket":
-        return _area(storage)
-    return f"{location}/{scope}" if location else scope
-
-
 def _overlap(one: str, other: str) -> bool:
     return one.startswith(other) or other.startswith(one)
 
@@ -203,7 +194,7 @@ def check_scope_coverage(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         for label, storage in group:
             if not isinstance(storage, SignedB2Storage) or storage.access.scope == "file":
                 continue
-            region = _token_region(storage)
+            region = storage.scope_region or ""  # not the file scope, skipped above
             covered = f"every name starting with {region!r}" if region else "every name"
             for other_label, other in group:
                 if other.config.location == storage.config.location:

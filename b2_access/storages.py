@@ -98,18 +98,24 @@ class SignedB2Storage(B2Storage):
     def __hash__(self) -> int:
         return super().__hash__()
 
+    @property
+    def scope_region(self) -> str | None:
+        """Return the B2 name prefix a ``bucket`` or prefix scope's tokens cover (a prefix
+        scope is used raw: "av" also covers "avatars/"), or ``None`` for the file scope."""
+        scope, location = self.access.scope, self.config.location
+        if scope == "file":
+            return None
+        if scope == "bucket":  # the storage's part of the bucket, never other tiers' files
+            return f"{location}/" if location else ""
+        return f"{location}/{scope}" if location else scope
+
     def token_prefix(self, name: str) -> str:
         """Return the B2 name prefix a download token for ``name`` covers under this storage's
-        scope: the file's own (see :meth:`B2Storage.token_prefix`), or the storage's part of
-        the bucket (``bucket``), or a prefix scope when it holds the file."""
-        scope, location = self.access.scope, self.config.location
-        if scope == "bucket":  # the storage's part of the bucket, never other tiers' files
-            self.b2_name(name)
-            return f"{location}/" if location else ""
-        if scope != "file":
-            region = f"{location}/{scope}" if location else scope
-            if self.b2_name(name).startswith(region):
-                return region
+        scope: the scope's region when it holds the file (always, for ``bucket``), else the
+        file's own (see :meth:`B2Storage.token_prefix`)."""
+        region = self.scope_region
+        if region is not None and self.b2_name(name).startswith(region):
+            return region
         return super().token_prefix(name)
 
     def url(self, name: str | None) -> str:

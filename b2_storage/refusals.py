@@ -89,7 +89,6 @@ class Refusals:
                 "Give the key the shareFiles capability on this bucket and name prefix.",
                 storage, REFUSED_KEY_SECONDS, exc,
             )  # fmt: skip
-            exc.retry_after = REFUSED_KEY_SECONDS
             raise
 
     def clear(self) -> None:
