@@ -272,6 +272,7 @@ def test_screenshots_of_the_main_pages(browse: Browse, site: Site, artifacts: Pa
         shots[name] = artifacts / f"{name}.png"
         page.screenshot(path=shots[name], full_page=True)
     page.click("#files a.file")
+    page.wait_for_url(re.compile(r"/videos/\d+/$"))
     page.wait_for_function("document.getElementById('player').readyState >= 1")
     shots["video"] = artifacts / "video.png"
     page.screenshot(path=shots["video"], full_page=True)
