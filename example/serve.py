@@ -1,7 +1,8 @@
 """``hatch run example:serve``: the example site on an embedded local B2 server.
 
 Starts the local B2 server with a data directory (files survive a restart), migrates, creates the
-demo users and sample files if missing, and runs the site until Ctrl-C.
+demo users and sample files if missing, and runs the site until Ctrl-C: under Django's
+``runserver`` (WSGI), or with ``--asgi`` under uvicorn.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--b2-port", type=int, default=0, help="local B2 port (0: a free one)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data-dir", default=str(HERE / "var"), help="database and B2 data")
+    parser.add_argument("--asgi", action="store_true", help="serve with uvicorn (ASGI)")
     args = parser.parse_args(argv)
     port = claim_port(args.host, args.port)
 
@@ -79,7 +81,14 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            call_command("runserver", f"{args.host}:{port}", use_reloader=False, skip_checks=True)
+            if args.asgi:
+                import uvicorn
+
+                uvicorn.run("example.site.asgi:application", host=args.host, port=port)
+            else:
+                call_command(
+                    "runserver", f"{args.host}:{port}", use_reloader=False, skip_checks=True
+                )
     return 0
 
 

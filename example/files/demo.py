@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import math
-import struct
-import wave
+from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
@@ -15,6 +13,7 @@ from .models import Avatar, Document, PrivateFile, Report, SubscriberFile, Video
 
 DEMO_USER = ("demo", "demo-password")
 STAFF_USER = ("staff", "staff-password")
+SAMPLES = Path(__file__).with_name("samples")
 ATTACHMENT_NAME = "Rechnung März 2026 – naïve.pdf"
 
 
@@ -68,19 +67,17 @@ def pdf(text: str) -> bytes:
     return out.getvalue()
 
 
-def tone_wav(seconds: int = 60, rate: int = 22050) -> bytes:
-    """Return a WAV of a slowly rising tone: a long media file that the player seeks in."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        frames = bytearray()
-        for i in range(seconds * rate):
-            pitch = 220 + 220 * i / (seconds * rate)
-            frames += struct.pack("<h", int(8000 * math.sin(2 * math.pi * pitch * i / rate)))
-        wav.writeframes(bytes(frames))
-    return out.getvalue()
+def sample_video() -> bytes:
+    """Return a 60-second WebM (VP9 test pattern, Opus rising tone; 400 KB) that seeks by range.
+
+    Made once with Debian's ffmpeg::
+
+        ffmpeg -f lavfi -i "testsrc2=size=256x144:rate=10:duration=60" \\
+          -f lavfi -i "aevalsrc=0.3*sin(2*PI*(220*t+2*t*t)):s=24000:d=60" -map 0:v -map 1:a \\
+          -c:v libvpx-vp9 -b:v 30k -minrate 10k -maxrate 50k -g 20 -deadline good -cpu-used 4 \\
+          -c:a libopus -b:a 16k -shortest rising-tone.webm
+    """
+    return (SAMPLES / "rising-tone.webm").read_bytes()
 
 
 def seed() -> None:
@@ -112,5 +109,5 @@ def seed() -> None:
         )
     if not Video.objects.exists():
         Video(title="A rising tone (60 s)", owner=staff).file.save(
-            "tone.wav", ContentFile(tone_wav())
+            "rising-tone.webm", ContentFile(sample_video())
         )
