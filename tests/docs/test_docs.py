@@ -7,6 +7,7 @@ snippet must say how it is proven.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from django.test import RequestFactory
 
 from b2_access.tiers import tiers
 from b2_storage.emulator import LocalB2
+from b2_storage.emulator.engine import bucket_name_problem
 from tests.services import redis_url  # noqa: F401 - a fixture
 from tests.testapp.models import Document
 
@@ -83,3 +85,27 @@ def render(block: Block, server: LocalB2, settings: Any) -> None:
         Context({"doc": SimpleNamespace(file=doc.attachment), "request": request})
     )
     assert "/b2/" in html, f"{block.where}: rendered no signed link:\n{html}"
+
+
+BUCKET_NAMES = re.compile(
+    r"""["']bucket["']\s*:\s*["']([^"']+)["']"""  # "bucket": "name"
+    r"""|--bucket[ =]([^\s:`[]+)"""  # --bucket name[:type]
+    r"""|create_bucket\(\s*["']([^"']+)["']"""  # create_bucket("name")
+    r"""|b2://([^/\s`]+)/"""  # b2://name/
+    r"""|buckets=\[([^\]]*)\]"""  # buckets=["a", "b:allPublic"]
+)
+
+
+@pytest.mark.parametrize("doc", FILES)
+def test_every_bucket_name_is_one_b2_accepts(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    names: list[str] = []
+    for match in BUCKET_NAMES.finditer(text):
+        listed = match.group(5)
+        if listed is not None:
+            names += [n.split(":")[0] for n in re.findall(r"""["']([^"']+)["']""", listed)]
+        else:
+            names.append(next(group for group in match.groups() if group))
+    placeholders = {"BUCKET", "NAME", "...", "…"}
+    problems = [bucket_name_problem(n) for n in names if n not in placeholders]
+    assert not [p for p in problems if p], problems
