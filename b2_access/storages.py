@@ -155,6 +155,19 @@ class SignedB2Storage(B2Storage):
         token = current_signer().sign(grant)
         return f"{get_script_prefix()}{conf.url_prefix.lstrip('/')}{token}/{quote(name)}"
 
+    def required_capabilities(self, *, bucket_type: str | None = None) -> frozenset[str]:
+        """Add ``shareFiles``: the middleware fetches a download authorization for a link."""
+        return super().required_capabilities(bucket_type=bucket_type) | {"shareFiles"}
+
+    def needs_private_bucket(self) -> bool:
+        """Return whether the tier is not ``public`` (then only links may open the files)."""
+        return self.access.tier != "public"
+
+    def cache_aliases(self) -> frozenset[str]:
+        """Add ``B2_ACCESS['cache']``, where download tokens are shared."""
+        shared = get_access_settings().cache
+        return super().cache_aliases() | ({shared} if shared else frozenset())
+
     def _is_direct(self) -> bool:
         """Return whether links may skip Django, knowing it without any I/O: with ``cdn_url``,
         or once this process has seen that the bucket is allPublic (any B2 operation)."""

@@ -242,6 +242,29 @@ class B2Storage(B2Addressing, Storage):
             return self.client.public_url(full)
         return self.download_url(name, self.url_policy)
 
+    # -- what the storage needs from B2 and Django (``manage.py b2doctor`` checks it) ------
+    def required_capabilities(self, *, bucket_type: str | None = None) -> frozenset[str]:
+        """Return the B2 key capabilities this storage uses on a bucket of ``bucket_type``
+        (``None``: unknown): finding its bucket, listing, reading, writing and deleting files,
+        and ``shareFiles`` when ``url()`` hands out download authorizations (no ``cdn_url``, a
+        bucket that is not allPublic)."""
+        needed = {"listBuckets", "listFiles", "readFiles", "writeFiles", "deleteFiles"}
+        if bucket_type != "allPublic" and not self.config.cdn_url:
+            needed.add("shareFiles")
+        return frozenset(needed)
+
+    def needs_private_bucket(self) -> bool:
+        """Return whether only this storage's links may open its files, so that an allPublic
+        bucket is a mistake. No: ``url()`` here follows the bucket's type."""
+        return False
+
+    def cache_aliases(self) -> frozenset[str]:
+        """Return the Django cache aliases this storage shares data through (account info)."""
+        info = self.config.account_info
+        if info.get("backend") != "django-cache":
+            return frozenset()
+        return frozenset({str(info.get("cache", "b2"))})
+
     def path(self, name: str) -> str:
         """path(): raise ``NotImplementedError``, as Django's contract for remote storages says."""
         raise NotImplementedError("path(): B2 files have no local path; use open().")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
+from b2sdk.v2 import REALM_URLS
 from b2sdk.v2.exception import (
     AccessDenied,
     AlreadyFailed,
@@ -156,3 +157,9 @@ def retry_throttled(operation: Callable[[], T], attempts: int = 5) -> T:
         except TooManyRequests as exc:
             time.sleep(min(float(exc.retry_after_seconds or 1), MAX_THROTTLE_WAIT))
     return operation()
+
+
+def realm_url(realm: str) -> str:
+    """Return the API URL of ``realm``: b2sdk's URL for a realm name (``"production"``), else
+    ``realm`` itself, a URL (as b2sdk reads it). No I/O."""
+    return str(REALM_URLS.get(realm, realm))
