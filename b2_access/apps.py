@@ -10,7 +10,10 @@ from django.core.signals import setting_changed
 
 
 def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("B2_ACCESS", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "LOGIN_URL"):
+    # STORAGES too: B2_ACCESS["legacy"] is checked against its aliases.
+    if setting in (
+        "B2_ACCESS", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "LOGIN_URL", "STORAGES",
+    ):  # fmt: skip
         from .conf import current_signer, get_access_settings
         from .resolver import shared_authorizer, shared_resolver
 
@@ -28,10 +31,12 @@ class B2AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as b2_checks
+        from .legacy import checks as legacy_checks
 
         checks.register(b2_checks.check_settings, "b2_access")
         checks.register(b2_checks.check_storages, "b2_access")
         checks.register(b2_checks.check_tier_isolation, "b2_access")
         checks.register(b2_checks.check_scope_coverage, "b2_access")
         checks.register(b2_checks.check_public_buckets, "b2_access", deploy=True)
+        checks.register(legacy_checks.check_legacy, "b2_access")
         setting_changed.connect(_reset, dispatch_uid="b2_access.reset")

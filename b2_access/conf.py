@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +20,8 @@ from b2_storage.tokens import TokenPolicy
 from .signing import UrlSigner
 
 MAX_B2_SECONDS = 604800
+# django-backblaze-b2's permanent links, by the tier each checked: /b2/ (public), /b2l/, /b2s/.
+LEGACY_KINDS = ("public", "logged_in", "staff")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +38,8 @@ class AccessSettings:
     local_cache_size: int = 1024  # B2 tokens kept in each process
     login_url: str | None = None  # None: settings.LOGIN_URL
     salt: str = "b2_access.download"
+    # django-backblaze-b2's old links (b2_access.legacy.urls): old kind -> STORAGES alias
+    legacy: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def handout_seconds(self) -> int:
@@ -51,7 +57,7 @@ class AccessSettings:
 _TYPES: dict[str, tuple[type, ...]] = {
     "url_prefix": (str,), "expires": (int,), "token_lifetime": (int,), "min_remaining": (int,),
     "cache": (str, type(None)), "local_cache_size": (int,), "login_url": (str, type(None)),
-    "salt": (str,),
+    "salt": (str,), "legacy": (dict,),
 }  # fmt: skip
 
 
@@ -68,6 +74,8 @@ def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
             raise ImproperlyConfigured(
                 f"B2_ACCESS[{key!r}] must be {names}, got {type(value).__name__}."
             )
+    if "legacy" in raw:
+        raw = {**raw, "legacy": _legacy_aliases(raw["legacy"])}
     conf = AccessSettings(**raw)
     prefix = conf.url_prefix
     if not (prefix.startswith("/") and prefix.endswith("/") and len(prefix) > 2):
@@ -80,6 +88,29 @@ def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
             "B2_ACCESS['min_remaining'] must be at least 0 and less than 'token_lifetime'."
         )
     return conf
+
+
+def _legacy_aliases(legacy: dict[Any, Any]) -> Mapping[str, str]:
+    """Return ``B2_ACCESS["legacy"]`` checked: known kinds, each naming a ``STORAGES`` alias.
+    (That the alias is a signed storage of the kind's tier is checked by b2_access.E012/E013.)"""
+    aliases = getattr(settings, "STORAGES", {})
+    for kind, alias in legacy.items():
+        if kind not in LEGACY_KINDS:
+            raise ImproperlyConfigured(
+                f"Unknown B2_ACCESS['legacy'] key {kind!r}; expected one of "
+                f"{', '.join(LEGACY_KINDS)} (the old /b2/, /b2l/ and /b2s/ links)."
+            )
+        if not isinstance(alias, str):
+            raise ImproperlyConfigured(
+                f"B2_ACCESS['legacy'][{kind!r}] must be a STORAGES alias (str), "
+                f"got {type(alias).__name__}."
+            )
+        if alias not in aliases:
+            raise ImproperlyConfigured(
+                f"B2_ACCESS['legacy'][{kind!r}] names the storage {alias!r}, which is not in "
+                "STORAGES."
+            )
+    return MappingProxyType(dict(legacy))
 
 
 @functools.cache
