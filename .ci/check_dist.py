@@ -34,7 +34,9 @@ def main() -> None:
                    check=True)  # fmt: skip
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()
-        tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+        tops = {name.split("/")[0] for name in names} - {
+            name.split("/")[0] for name in names if ".dist-info/" in name
+        }
         if tops != {"b2_storage", "b2_access"}:
             fail(f"the wheel holds {sorted(tops)}, not just b2_storage and b2_access")
         metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()

@@ -16,6 +16,7 @@ from django.test import AsyncClient, Client
 from b2_access import SignedB2Storage
 from b2_access.resolver import shared_authorizer
 from b2_storage.emulator import LocalB2
+from tests.services import redis_url  # noqa: F401 - a fixture for the Redis tests
 
 MakeStorage = Callable[..., SignedB2Storage]
 Fetch = Callable[..., Any]

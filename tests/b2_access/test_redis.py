@@ -17,8 +17,6 @@ from b2_access import PublicStorage
 from b2_access.resolver import shared_authorizer
 from b2_storage.emulator import LocalB2
 
-from tests.services import redis_url  # noqa: F401 - a fixture
-
 from .conftest import MakeStorage, put
 
 AUTH = "b2_get_download_authorization"

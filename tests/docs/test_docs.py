@@ -20,7 +20,6 @@ from django.test import RequestFactory
 from b2_access.tiers import tiers
 from b2_storage.emulator import LocalB2
 from b2_storage.emulator.engine import bucket_name_problem
-from tests.services import redis_url  # noqa: F401 - a fixture
 from tests.testapp.models import Document
 
 from .blocks import ROOT, Block, doc_files, parse
@@ -43,7 +42,7 @@ def test_every_block_says_how_it_runs(doc: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("doc", [doc for doc in FILES if parse(ROOT / doc)])
 def test_the_blocks_run(
-    doc: str, b2_server: LocalB2, tmp_path: Path, redis_url: str, settings: Any,  # noqa: F811
+    doc: str, b2_server: LocalB2, tmp_path: Path, redis_url: str, settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     run = DocRun(b2_server, tmp_path, redis_url)

@@ -159,7 +159,7 @@ def test_video_seeks_with_range_requests_to_b2(browse: Browse, site: Site) -> No
     assert position == pytest.approx(SEEK_TO, abs=0.1)
     response = seek.value
     assert response.status == 206
-    assert re.fullmatch(r"bytes \d+-\d+/%d" % VIDEO_BYTES, response.headers["content-range"])
+    assert re.fullmatch(rf"bytes \d+-\d+/{VIDEO_BYTES}", response.headers["content-range"])
     ranged = [(e.status, e.range) for e in net.on(site.b2_netloc, "/file/example-private/videos/")]
     assert all(status == 206 for status, rng in ranged if rng), ranged
     starts = [int(m.group(1)) for _, rng in ranged if rng and (m := re.match(r"bytes=(\d+)-", rng))]
