@@ -27,7 +27,6 @@ from .translate import T, raise_alone, retry_throttled, translate_errors
 
 _registry_lock = threading.Lock()
 _apis: dict[tuple[str, str, str, str], B2Api] = {}
-CONFLICT_SCAN = 1000  # names b2_list_file_names returns at most per call
 
 
 class B2Client:
@@ -254,6 +253,11 @@ class B2Client:
                 "validDurationInSeconds": seconds, **(overrides or {})}  # fmt: skip
         return self.call(prefix, lambda: self._raw_download_authorization(body))
 
+    def key_name_prefix(self) -> str:
+        """Return the name prefix the application key is limited to ("" when it is not)."""
+        allowed = self.call("", lambda: self.api.account_info.get_allowed())
+        return str((allowed or {}).get("namePrefix") or "")
+
     def names_from(self, name: str, count: int) -> list[str]:
         """Return up to ``count`` live file names that start with ``name``, in B2's order
         (``name`` itself first when it exists): one ``b2_list_file_names`` call."""
@@ -265,29 +269,6 @@ class B2Client:
             return [str(entry["fileName"]) for entry in answer.get("files", [])]
 
         return self.call(name, listed)
-
-    def name_conflict(self, name: str) -> str | None:
-        """Return a live file name that is ``name``, extends it, or that it extends (``docs/a``
-        for ``docs/ab`` or ``docs/a/x``), else ``None``. One ``b2_list_file_names`` call per
-        segment: a name that ``name`` extends ends in a segment and sorts before its end, among
-        the folder's names sharing its first letter (up to ``CONFLICT_SCAN`` are seen); the
-        last call also sees the names that extend ``name``."""
-        cut = 0
-        while True:
-            end = name.find("/", cut)
-            level = name if end < 0 else name[:end]  # ``name`` up to this segment's end
-            names = self.names_from(name[: cut + 1], CONFLICT_SCAN)
-            for other in names:
-                if name.startswith(other) or other.startswith(name):
-                    return other
-                if other > level:  # sorted: nothing further can be a prefix of ``name``
-                    break
-            else:
-                if end < 0 and len(names) == CONFLICT_SCAN:  # too many to see past: ask directly
-                    return next((o for o in self.names_from(name, 2) if o != name), None)
-            if end < 0:
-                return None
-            cut = end + 1
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):

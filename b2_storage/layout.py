@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import secrets
+from collections.abc import Callable
 
 FOLDER_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lower case
 FOLDER_ID_LENGTH = 20  # 100 random bits: a folder is never guessed nor reused
@@ -40,3 +41,36 @@ def own_folder(full_name: str) -> str | None:
     if not base or not is_folder_id(folder.rpartition("/")[2]):
         return None
     return f"{folder}/"
+
+
+CONFLICT_SCAN = 1000  # names b2_list_file_names returns at most per call
+NamesFrom = Callable[[str, int], list[str]]  # (prefix, count) -> live names, in B2's order
+
+
+def name_conflict(names_from: NamesFrom, name: str, key_prefix: str = "") -> str | None:
+    """Return a live file name that is ``name``, extends it, or that it extends (``docs/a``
+    for ``docs/ab`` or ``docs/a/x``), else ``None``.
+
+    One ``b2_list_file_names`` call per segment: a name that ``name`` extends ends in a segment
+    and sorts before its end, among the folder's names sharing its first letter (up to
+    ``CONFLICT_SCAN`` are seen); the last call also sees the names that extend ``name``. With
+    a key limited to ``key_prefix`` (B2 refuses to list outside it), the listing starts there:
+    the names before it are out of the key's reach, and so out of its tokens' reach too.
+    """
+    cut = key_prefix.rfind("/") + 1 if name.startswith(key_prefix) else 0
+    while True:
+        end = name.find("/", cut)
+        level = name if end < 0 else name[:end]  # ``name`` up to this segment's end
+        start = name[: cut + 1]
+        names = names_from(key_prefix if key_prefix.startswith(start) else start, CONFLICT_SCAN)
+        for other in names:
+            if name.startswith(other) or other.startswith(name):
+                return other
+            if other > level:  # sorted: nothing further can be a prefix of ``name``
+                break
+        else:
+            if end < 0 and len(names) == CONFLICT_SCAN:  # too many to see past: ask directly
+                return next((o for o in names_from(name, 2) if o != name), None)
+        if end < 0:
+            return None
+        cut = end + 1

@@ -24,7 +24,7 @@ from .config import StorageConfig
 from .content import upload_headers
 from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
 from .files import B2File, check_mode
-from .layout import in_new_folder
+from .layout import in_new_folder, name_conflict
 from .meta import FileMeta
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
 from .tokens import TokenPolicy
@@ -196,8 +196,9 @@ class B2Storage(B2Addressing, Storage):
         # A stored name that ends before the name's own base name is in one of its folders:
         # no new folder escapes that. One that ends later may: draw a new folder (id).
         folders_end = len(self.b2_name(name)) - len(posixpath.basename(name))
+        key_prefix = self.client.key_name_prefix()
         for _ in range(NAME_ATTEMPTS):
-            other = self.client.name_conflict(self.b2_name(candidate))
+            other = name_conflict(self.client.names_from, self.b2_name(candidate), key_prefix)
             if other is None:
                 return candidate
             if len(other) < folders_end:

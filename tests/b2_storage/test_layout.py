@@ -117,3 +117,19 @@ def test_a_new_folder_that_would_extend_a_short_name_is_drawn_again(
     saved = [save(storage, "d/x.txt") for _ in range(64)]  # about 2 ids start with "a"
     assert all(not name.startswith("d/a") for name in saved)
     assert len(set(saved)) == 64
+
+
+@pytest.mark.parametrize(("key_prefix", "location"), [("docs/", "docs"), ("docs/in", "docs/inv")])
+def test_a_key_limited_to_a_name_prefix_saves_and_still_moves_conflicts(
+    b2: LocalB2, bucket: str, make_storage: MakeStorage, key_prefix: str, location: str
+) -> None:
+    """B2 refuses a listing that starts outside the key's name prefix: the conflict check lists
+    from the key's prefix, where every name this storage can write lives."""
+    caps = ["listBuckets", "listFiles", "readFiles", "writeFiles", "deleteFiles", "shareFiles"]
+    key_id, key = b2.create_key(caps, bucket=bucket, name_prefix=key_prefix)
+    limited = make_storage(application_key_id=key_id, application_key=key, location=location)
+    first = save(limited, "invoice.pdf")
+    assert first == "invoice.pdf" and limited.exists(first)
+    second = save(limited, "invoice.pdf.bak")  # extends the first: moved into its own folder
+    assert re.fullmatch(rf"{FOLDER}/invoice\.pdf\.bak", second), second
+    assert save(limited, "invoice.pdf") != "invoice.pdf"  # the name is taken
