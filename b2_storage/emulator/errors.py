@@ -33,3 +33,13 @@ def not_found(message: str, code: str = "not_found") -> B2Error:
 def unauthorized(message: str, code: str = "unauthorized") -> B2Error:
     """Return a 401 error (``unauthorized`` unless another code is given)."""
     return B2Error(401, code, message)
+
+
+def not_implemented(feature: str) -> B2Error:
+    """Return the 501 ``not_implemented`` for a B2 feature this server refuses, naming it.
+
+    b2sdk retries every 5xx answer and backs off for seconds between tries; ``Retry-After: 0``
+    makes it give up without waiting, since the answer will not change.
+    """
+    message = f"The local B2 server does not implement {feature}"
+    return B2Error(501, "not_implemented", message, headers={"Retry-After": "0"})

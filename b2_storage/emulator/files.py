@@ -15,12 +15,12 @@ from typing import BinaryIO, Protocol
 from ..names import b2_name_problem
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, not_found
+from .fileinfo import check_header_value, check_info
 from .rows import FileRow, PartRow
 
 CHUNK = 1024 * 1024
 HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 MAX_PARTS = 10000
-MAX_INFO_BYTES = 7000
 
 
 class Readable(Protocol):
@@ -48,16 +48,7 @@ def content_type_for(content_type: str | None, name: str) -> str:
     """Return the content type to store: ``b2/x-auto`` (or none) is guessed from the name."""
     if not content_type or content_type == "b2/x-auto":
         return mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return content_type
-
-
-def check_info(info: dict[str, str]) -> dict[str, str]:
-    """Check custom file info as B2 does (at most 10 keys, a size limit on the headers)."""
-    if len(info) > 10:
-        raise bad_request("At most 10 file info entries are allowed")
-    if sum(len(k) + len(v) for k, v in info.items()) > MAX_INFO_BYTES:
-        raise bad_request("File info headers are larger than B2 allows")
-    return info
+    return check_header_value("contentType", content_type)  # sent back as Content-Type
 
 
 def receive(stream: Readable, length: int, sha1_header: str, target: BinaryIO) -> tuple[int, str]:
@@ -123,12 +114,13 @@ class FileEngine:
         content_type: str,
         info: dict[str, str],
         blob: tuple[str, int, str],
+        timestamp: int | None = None,
     ) -> FileRow:
         """Record a finished small upload as the newest version of ``name``."""
         blob_name, size, sha1 = blob
         row = FileRow(
             0, self.new_file_id(bucket_id), bucket_id, name, "upload", size, sha1,
-            content_type, info, now_ms(), [(blob_name, size)],
+            content_type, info, now_ms() if timestamp is None else timestamp, [(blob_name, size)],
         )  # fmt: skip
         return self.store.insert_file(row)
 

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from .engine import Engine, Settings, bucket_name_problem
+from .errors import B2Error
 from .faults import Fault, Faults
 from .server import B2HTTPServer
 from .store import Store
@@ -142,10 +143,20 @@ class LocalB2:
         bucket: str | None = None,
         name_prefix: str | None = None,
     ) -> tuple[str, str]:
-        """Create a restricted application key; return ``(key_id, key)``."""
+        """Create a restricted application key; return ``(key_id, key)``.
+
+        B2's rules apply (a key limited to a bucket holds no account-level capability); a key
+        they refuse, or a capability this server does not implement, raises ``ValueError``.
+        """
         engine = self._running.engine
-        bucket_id = None if bucket is None else engine.bucket(name=bucket).bucket_id
-        return engine.create_key(list(capabilities), bucket_id=bucket_id, name_prefix=name_prefix)
+        try:
+            bucket_ids = None if bucket is None else [engine.bucket(name=bucket).bucket_id]
+            row = engine.create_key(
+                None, list(capabilities), bucket_ids=bucket_ids, name_prefix=name_prefix
+            )
+        except B2Error as exc:
+            raise ValueError(exc.message) from None
+        return row.key_id, row.secret
 
     # -- observation and faults ----------------------------------------------------------
     @property

@@ -36,6 +36,19 @@ class PartRow:
 
 
 @dataclass(frozen=True)
+class KeyRow:
+    """One application key, secret included (never sent after b2_create_key)."""
+
+    key_id: str
+    secret: str
+    name: str
+    capabilities: tuple[str, ...]
+    bucket_ids: tuple[str, ...] | None
+    name_prefix: str | None
+    expires: int | None  # epoch milliseconds, or None: never
+
+
+@dataclass(frozen=True)
 class BucketRow:
     """One bucket."""
 
@@ -55,6 +68,16 @@ def file_row(row: tuple[Any, ...]) -> FileRow:
     return FileRow(
         serial, file_id, bucket_id, name, action, size, sha1, content_type, info, row[9], segments
     )
+
+
+def key_row(row: tuple[Any, ...]) -> KeyRow:
+    # bucket_ids (a JSON list) came with multi-bucket keys; older rows hold one bucket_id.
+    key_id, secret, name, capabilities, bucket_id, name_prefix, bucket_ids, expires = row
+    buckets = json.loads(bucket_ids) if bucket_ids else ([bucket_id] if bucket_id else None)
+    return KeyRow(
+        key_id, secret, name, tuple(json.loads(capabilities)),
+        None if buckets is None else tuple(buckets), name_prefix, expires,
+    )  # fmt: skip
 
 
 def bucket_row(row: tuple[Any, ...]) -> BucketRow:

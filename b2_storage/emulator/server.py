@@ -6,8 +6,6 @@ computed, and a download goes from the blob files to the socket with ``sendfile`
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import re
@@ -18,19 +16,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .api import HANDLERS, Call, unknown_endpoint
+from .api import HANDLERS, KNOWN, UNKNOWN, refused_endpoint
+from .calls import Call
+from .endpoints import ByteEndpoints
 from .engine import Engine
-from .errors import B2Error, bad_request, unauthorized
+from .errors import B2Error, bad_request, not_implemented
 from .faults import Faults
 from .files import FileEngine
-from .rows import FileRow
-from .transfer import authorize_download, download_headers, parse_range, parse_upload
-from .wire import authorize_json, file_json, part_json
 
 logger = logging.getLogger(__name__)
 MAX_JSON_BODY = 1024 * 1024
 SECRET_IN_QUERY = re.compile(r"(Authorization)=[^&\s\"]*")
-API_VERSIONS = ("v3", "v4")
+API_VERSIONS = ("v1", "v2", "v3", "v4")
+UPLOADS = ("b2_upload_file", "b2_upload_part")
 
 
 class B2HTTPServer(ThreadingHTTPServer):
@@ -60,7 +58,7 @@ class B2HTTPServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-class B2RequestHandler(BaseHTTPRequestHandler):
+class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
     """Route one HTTP request to the B2 API, the upload or the download paths."""
 
     protocol_version = "HTTP/1.1"
@@ -96,8 +94,8 @@ class B2RequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
         segments = parts.path.split("/")
-        self.api_name = "unknown"
-        streamed = len(segments) >= 4 and segments[3] in ("b2_upload_file", "b2_upload_part")
+        self.api_name = UNKNOWN
+        streamed = len(segments) >= 4 and segments[3] in UPLOADS
         try:
             # HTTP/1.1 keep-alive: a body must be read before answering, or the connection
             # closed; uploads stream theirs, so until they have read it the connection closes.
@@ -110,9 +108,15 @@ class B2RequestHandler(BaseHTTPRequestHandler):
                 self._inject_faults()
                 bucket = unquote(segments[2])
                 self._download_by_name(bucket, unquote("/".join(segments[3:])))
-            elif len(segments) >= 4 and segments[1] == "b2api" and segments[2] in API_VERSIONS:
-                self.api_name = segments[3]
+            elif len(segments) >= 4 and segments[1] == "b2api":
+                # Made-up names share one counter, so unauthenticated calls cannot grow it.
+                self.api_name = segments[3] if segments[3] in KNOWN else UNKNOWN
                 self._inject_faults()
+                if segments[2] not in API_VERSIONS:
+                    versions = ", ".join(API_VERSIONS)
+                    raise not_implemented(
+                        f"API version {segments[2][:20]!r} (it speaks {versions})"
+                    )
                 self._api(segments[2], segments[3], segments[4:])
             else:
                 raise B2Error(404, "not_found", f"Nothing here: {parts.path}")
@@ -140,17 +144,18 @@ class B2RequestHandler(BaseHTTPRequestHandler):
     def _api(self, version: str, name: str, rest: list[str]) -> None:
         if name == "b2_authorize_account":
             self._authorize(version)
-        elif name == "b2_upload_file" and rest:
-            self._upload(rest[0], part=False)
-        elif name == "b2_upload_part" and rest:
-            self._upload(rest[0], part=True)
+        elif name in UPLOADS:
+            if not rest or not rest[0]:
+                raise bad_request(f"{name} needs the URL that b2_get_upload_url gave")
+            self._upload(version, rest[0], part=name == "b2_upload_part")
         elif name == "b2_download_file_by_id":
             self._download_by_id()
-        elif name in HANDLERS and self.command in ("GET", "POST"):
-            body = HANDLERS[name](self._call(version))
-            self._send_json(200, body)
+        elif name in HANDLERS:
+            if self.command == "HEAD":
+                raise B2Error(405, "method_not_allowed", f"HEAD is not supported on {name}")
+            self._send_json(200, HANDLERS[name](self._call(version)))
         else:
-            raise unknown_endpoint(name)
+            raise refused_endpoint(name)
 
     def _read_body(self) -> None:
         self.body = b""
@@ -176,90 +181,7 @@ class B2RequestHandler(BaseHTTPRequestHandler):
         token = self.headers.get("Authorization")
         return Call(version, params, token, server.base_url, server.engine, server.files)
 
-    # -- endpoints with bodies -----------------------------------------------------------
-    def _authorize(self, version: str) -> None:
-        header = self.headers.get("Authorization") or ""
-        scheme, _, encoded = header.partition(" ")
-        try:
-            key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            key_id = secret = ""
-        if scheme.lower() != "basic" or not key_id:
-            raise unauthorized(
-                "Basic authorization with key id and key is required", "bad_auth_token"
-            )
-        key, token = self.server.engine.authorize(key_id, secret)
-        call = Call(version, {}, token, self.server.base_url, self.server.engine, self.server.files)
-        self._send_json(200, authorize_json(call, key, token))
-
-    def _upload(self, target: str, *, part: bool) -> None:
-        engine, files = self.server.engine, self.server.files
-        payload = engine.tokens.read("upld", self.headers.get("Authorization") or "")
-        if payload is None or payload.get("f" if part else "b") != target:
-            raise unauthorized("Invalid upload authorization token", "bad_auth_token")
-        upload = parse_upload(self.headers, part=part)
-        if not part:  # a key limited to a name prefix uploads only under it
-            key = engine.store.get_key(str(payload.get("k", "")))
-            if key is not None and key[4] and not upload.name.startswith(key[4]):
-                raise unauthorized("The key is restricted to another name prefix.")
-        row = files.unfinished(target) if part else None
-        if not part:
-            engine.bucket(target)
-        blob = files.write_blob(self.rfile, upload.length, upload.sha1)
-        self.close_connection = False
-        if row is not None:
-            number = self.headers.get("X-Bz-Part-Number") or ""
-            if not number.isdigit():
-                files.store.remove_blobs([blob[0]])
-                raise bad_request("X-Bz-Part-Number must be a number")
-            stored = files.add_part(target, int(number), blob)
-            self._send_json(200, part_json(target, stored))
-            return
-        new = files.add_upload(target, upload.name, upload.content_type, upload.info, blob)
-        self._send_json(200, file_json(engine, new))
-
-    def _download_by_name(self, bucket_name: str, name: str) -> None:
-        engine = self.server.engine
-        bucket = engine.bucket(name=bucket_name)
-        token = self.headers.get("Authorization") or self.query.get("Authorization")
-        overrides = authorize_download(
-            engine, bucket.bucket_id, bucket.type, name, token, self.query
-        )
-        self._send_file(self.server.files.latest(bucket.bucket_id, name), overrides)
-
-    def _download_by_id(self) -> None:
-        engine, files = self.server.engine, self.server.files
-        file_id = self.query.get("fileId")
-        if not file_id:
-            raise bad_request("Missing required parameter: fileId")
-        row = files.version(file_id)
-        if row.action != "upload":
-            raise B2Error(404, "not_found", f"File not present: {file_id}")
-        bucket = engine.bucket(row.bucket_id)
-        token = self.headers.get("Authorization") or self.query.get("Authorization")
-        overrides = authorize_download(
-            engine, bucket.bucket_id, bucket.type, row.name, token, self.query
-        )
-        self._send_file(row, overrides)
-
     # -- responses -----------------------------------------------------------------------
-    def _send_file(self, row: FileRow, overrides: dict[str, str]) -> None:
-        byte_range = parse_range(self.headers.get("Range"), row.size)
-        self.send_response(206 if byte_range is not None else 200)
-        for header, value in download_headers(row, overrides, byte_range):
-            self.send_header(header, value)
-        self.end_headers()
-        if self.command == "HEAD" or row.size == 0:
-            return
-        first, last = byte_range if byte_range is not None else (0, row.size - 1)
-        offset = 0
-        for blob, size in row.segments:
-            start, end = max(first, offset), min(last, offset + size - 1)
-            if start <= end:
-                with open(self.server.files.store.blob_path(blob), "rb") as source:
-                    self.connection.sendfile(source, start - offset, end - start + 1)
-            offset += size
-
     def _send_json(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:

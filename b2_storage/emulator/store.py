@@ -3,6 +3,7 @@
 One class, :class:`Store`, owns both. Metadata lives in SQLite (a file in the data directory, or
 an in-memory database), blobs are plain files, so a 2 GiB object never sits in the server's
 memory. Every method takes the store's lock: one connection, shared by the server's threads.
+The data directory holds the token secret and the keys: it is created 0700, its database 0600.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import sqlite3
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .rows import BucketRow, FileRow, PartRow, Result, bucket_row, file_row
+from .rows import BucketRow, KeyRow, Result, bucket_row, key_row
+from .store_files import FileTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (
     key_id TEXT PRIMARY KEY, secret TEXT NOT NULL, name TEXT NOT NULL,
-    capabilities TEXT NOT NULL, bucket_id TEXT, name_prefix TEXT);
+    capabilities TEXT NOT NULL, bucket_id TEXT, name_prefix TEXT, bucket_ids TEXT,
+    expires INTEGER);
 CREATE TABLE IF NOT EXISTS buckets (
     bucket_id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, type TEXT NOT NULL,
     info TEXT NOT NULL, cors TEXT NOT NULL, lifecycle TEXT NOT NULL, revision INTEGER NOT NULL);
@@ -40,12 +42,18 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (file_id, part_number));
 """
 
-FILE_COLUMNS = (
-    "serial, file_id, bucket_id, name, action, size, sha1, content_type, info, upload_ts, segments"
-)
+# Columns added after the first release, for data directories made before them.
+MIGRATIONS = (("keys", "bucket_ids", "TEXT"), ("keys", "expires", "INTEGER"))
+KEY_COLUMNS = "key_id, secret, name, capabilities, bucket_id, name_prefix, bucket_ids, expires"
 
 
-class Store:
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (or make it so, if it exists)."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
+class Store(FileTables):
     """SQLite metadata and blob files, in ``data_dir`` or in memory plus a private temp dir."""
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
@@ -56,16 +64,24 @@ class Store:
             database = ":memory:"
         else:
             root = Path(data_dir)
-            root.mkdir(parents=True, exist_ok=True)
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
             database = str(root / "metadata.sqlite3")
+            _private_file(root / "metadata.sqlite3")  # SQLite gives -wal/-shm the same mode
         self.persistent = data_dir is not None
         self.blob_dir = root / "blobs"
-        self.blob_dir.mkdir(exist_ok=True)
+        self.blob_dir.mkdir(mode=0o700, exist_ok=True)
         self.lock = threading.RLock()
         self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
         if self.persistent:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, column, declaration in MIGRATIONS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         """Close the database and remove the temporary blob directory, if any."""
@@ -106,35 +122,40 @@ class Store:
         """Store a setting of the server."""
         self._run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value)
 
-    def add_key(
-        self,
-        key_id: str,
-        secret: str,
-        name: str,
-        capabilities: list[str],
-        bucket_id: str | None,
-        name_prefix: str | None,
-    ) -> None:
+    def add_key(self, key: KeyRow) -> None:
         """Store an application key."""
+        buckets = None if key.bucket_ids is None else json.dumps(list(key.bucket_ids))
+        single = key.bucket_ids[0] if key.bucket_ids and len(key.bucket_ids) == 1 else None
         self._run(
-            "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?)",
-            key_id,
-            secret,
-            name,
-            json.dumps(capabilities),
-            bucket_id,
-            name_prefix,
-        )
+            f"INSERT INTO keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            key.key_id, key.secret, key.name, json.dumps(list(key.capabilities)), single,
+            key.name_prefix, buckets, key.expires,
+        )  # fmt: skip
 
-    def get_key(self, key_id: str) -> tuple[str, str, list[str], str | None, str | None] | None:
-        """Return ``(secret, name, capabilities, bucket_id, name_prefix)`` of a key."""
-        row = self._run(
-            "SELECT secret, name, capabilities, bucket_id, name_prefix FROM keys WHERE key_id = ?",
-            key_id,
-        ).fetchone()
-        if row is None:
-            return None
-        return row[0], row[1], json.loads(row[2]), row[3], row[4]
+    def get_key(self, key_id: str) -> KeyRow | None:
+        """Return the application key with this id, or ``None``."""
+        row = self._run(f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?", key_id).fetchone()
+        return None if row is None else key_row(row)
+
+    def keys(self, start: str, limit: int, skip: str) -> list[KeyRow]:
+        """Return up to ``limit`` keys by id from ``start``, leaving out the key ``skip``."""
+        rows = self._run(
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id >= ? AND key_id != ? "
+            "ORDER BY key_id LIMIT ?",
+            start, skip, limit,
+        ).fetchall()  # fmt: skip
+        return [key_row(row) for row in rows]
+
+    def set_capabilities(self, key_id: str, capabilities: Iterable[str]) -> None:
+        """Replace the capabilities of a key."""
+        self._run(
+            "UPDATE keys SET capabilities = ? WHERE key_id = ?",
+            json.dumps(list(capabilities)), key_id,
+        )  # fmt: skip
+
+    def delete_key(self, key_id: str) -> None:
+        """Delete an application key."""
+        self._run("DELETE FROM keys WHERE key_id = ?", key_id)
 
     # -- buckets -------------------------------------------------------------------------
     def put_bucket(self, bucket: BucketRow) -> None:
@@ -171,126 +192,3 @@ class Store:
         """Return whether any file version (or unfinished large file) is in the bucket."""
         row = self._run("SELECT 1 FROM files WHERE bucket_id = ? LIMIT 1", bucket_id).fetchone()
         return row is not None
-
-    # -- files ---------------------------------------------------------------------------
-    def insert_file(self, row: FileRow) -> FileRow:
-        """Insert a file version; return it with its serial (its place in upload order)."""
-        cursor = self._run(
-            f"INSERT INTO files ({FILE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row.file_id,
-            row.bucket_id,
-            row.name,
-            row.action,
-            row.size,
-            row.sha1,
-            row.content_type,
-            json.dumps(row.info),
-            row.upload_ts,
-            json.dumps(row.segments),
-        )
-        return replace(row, serial=int(cursor.lastrowid or 0))
-
-    def finish_file(
-        self, file_id: str, size: int, sha1: str, segments: list[tuple[str, int]]
-    ) -> None:
-        """Turn a started large file into an upload."""
-        self._run(
-            "UPDATE files SET action = 'upload', size = ?, sha1 = ?, segments = ? "
-            "WHERE file_id = ?",
-            size,
-            sha1,
-            json.dumps(segments),
-            file_id,
-        )
-
-    def file_by_id(self, file_id: str) -> FileRow | None:
-        """Return the file version with this id, or ``None``."""
-        row = self._run(f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = ?", file_id).fetchone()
-        return None if row is None else file_row(row)
-
-    def delete_file(self, file_id: str) -> None:
-        """Delete one file version row."""
-        self._run("DELETE FROM files WHERE file_id = ?", file_id)
-
-    def latest_version(self, bucket_id: str, name: str) -> FileRow | None:
-        """Return the newest upload or hide marker of ``name`` (started large files skipped)."""
-        row = self._run(
-            f"SELECT {FILE_COLUMNS} FROM files WHERE bucket_id = ? AND name = ? "
-            "AND action != 'start' ORDER BY serial DESC LIMIT 1",
-            bucket_id,
-            name,
-        ).fetchone()
-        return None if row is None else file_row(row)
-
-    def versions_from(self, bucket_id: str, start_name: str, batch: int = 500) -> Iterator[FileRow]:
-        """Yield versions with names >= ``start_name``, by name (UTF-8 bytes), newest first."""
-        cursor_name, cursor_serial = start_name, None
-        while True:
-            if cursor_serial is None:
-                sql = "name >= ?"
-                params: tuple[Any, ...] = (cursor_name,)
-            else:
-                sql = "(name > ? OR (name = ? AND serial < ?))"
-                params = (cursor_name, cursor_name, cursor_serial)
-            rows = self._run(
-                f"SELECT {FILE_COLUMNS} FROM files WHERE bucket_id = ? AND {sql} "
-                "ORDER BY name, serial DESC LIMIT ?",
-                bucket_id,
-                *params,
-                batch,
-            ).fetchall()
-            for row in rows:
-                yield file_row(row)
-            if len(rows) < batch:
-                return
-            cursor_name, cursor_serial = rows[-1][3], rows[-1][0]
-
-    def unfinished(self, bucket_id: str, start_file_id: str | None, limit: int) -> list[FileRow]:
-        """Return started large files of a bucket in start order, from ``start_file_id``."""
-        start = 0
-        if start_file_id is not None:
-            first = self.file_by_id(start_file_id)
-            start = first.serial if first is not None else 0
-        rows = self._run(
-            f"SELECT {FILE_COLUMNS} FROM files WHERE bucket_id = ? AND action = 'start' "
-            "AND serial >= ? ORDER BY serial LIMIT ?",
-            bucket_id,
-            start,
-            limit,
-        ).fetchall()
-        return [file_row(row) for row in rows]
-
-    # -- parts ---------------------------------------------------------------------------
-    def put_part(self, file_id: str, part: PartRow) -> str | None:
-        """Store a part; return the blob of the part it replaces, if any."""
-        with self.lock:
-            old = self._run(
-                "SELECT blob FROM parts WHERE file_id = ? AND part_number = ?",
-                file_id,
-                part.part_number,
-            ).fetchone()
-            self._run(
-                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?)",
-                file_id,
-                part.part_number,
-                part.size,
-                part.sha1,
-                part.upload_ts,
-                part.blob,
-            )
-        return None if old is None else str(old[0])
-
-    def parts(self, file_id: str, start: int = 1, limit: int = 10000) -> list[PartRow]:
-        """Return the parts of a large file by part number, from ``start``."""
-        rows = self._run(
-            "SELECT part_number, size, sha1, upload_ts, blob FROM parts "
-            "WHERE file_id = ? AND part_number >= ? ORDER BY part_number LIMIT ?",
-            file_id,
-            start,
-            limit,
-        ).fetchall()
-        return [PartRow(*row) for row in rows]
-
-    def delete_parts(self, file_id: str) -> None:
-        """Forget the part rows of a large file (their blobs are handled by the caller)."""
-        self._run("DELETE FROM parts WHERE file_id = ?", file_id)

@@ -42,7 +42,9 @@ class TokenSigner:
     def read(self, kind: str, token: str) -> dict[str, Any] | None:
         """Return the payload of a genuine token of ``kind``, or ``None``."""
         head = f"4_{kind}"
-        if not token.startswith(head) or "." not in token:
+        # A header may carry any Latin-1 text: anything but ASCII is not one of our tokens
+        # (and hmac.compare_digest refuses non-ASCII str).
+        if not token.isascii() or not token.startswith(head) or "." not in token:
             return None
         body, _, mac = token[len(head) :].rpartition(".")
         if not hmac.compare_digest(mac, self._mac(kind, body)):

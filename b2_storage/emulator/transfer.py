@@ -10,22 +10,14 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import quote, unquote_plus
 
-from .api import DOWNLOAD_OVERRIDES
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, unauthorized
-from .files import check_info, check_name, content_type_for
+from .fileinfo import HEADER_INFO, check_info, check_overrides, header_safe
+from .files import check_name, content_type_for
 from .rows import FileRow
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 INFO_HEADER = "x-bz-info-"
-# A file's info keys that B2 turns into response headers, and the query override of each.
-HEADER_INFO = {
-    "b2-content-disposition": ("Content-Disposition", "b2ContentDisposition"),
-    "b2-content-language": ("Content-Language", "b2ContentLanguage"),
-    "b2-expires": ("Expires", "b2Expires"),
-    "b2-cache-control": ("Cache-Control", "b2CacheControl"),
-    "b2-content-encoding": ("Content-Encoding", "b2ContentEncoding"),
-}
 
 
 @dataclass(frozen=True)
@@ -37,6 +29,7 @@ class Upload:
     info: dict[str, str]
     sha1: str
     length: int
+    timestamp: int | None = None  # X-Bz-Custom-Upload-Timestamp, epoch milliseconds
 
 
 def _length(headers: Message[str, str]) -> int:
@@ -63,11 +56,15 @@ def parse_upload(headers: Message[str, str], *, part: bool) -> Upload:
         raise bad_request("X-Bz-File-Name is not percent-encoded UTF-8") from None
     content_type = content_type_for(headers.get("Content-Type"), name)
     info = {
-        key[len(INFO_HEADER) :].lower(): unquote_plus(value)
+        key[len(INFO_HEADER) :]: unquote_plus(value)
         for key, value in headers.items()
         if key.lower().startswith(INFO_HEADER)
     }
-    return Upload(name, content_type, check_info(info), sha1, length)
+    custom = headers.get("X-Bz-Custom-Upload-Timestamp")
+    if custom is not None and not custom.isdigit():
+        raise bad_request("X-Bz-Custom-Upload-Timestamp must be epoch milliseconds")
+    timestamp = None if custom is None else int(custom)
+    return Upload(name, content_type, check_info(info), sha1, length, timestamp)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -109,20 +106,23 @@ def authorize_download(
 ) -> dict[str, str]:  # fmt: skip
     """Check a download's authorization; return the header overrides it may use.
 
-    A public bucket needs no token. A private one needs an account token with ``readFiles`` or a
-    download token for this bucket whose prefix starts ``name`` and which has not expired; the
-    overrides pinned in a download token must be repeated exactly in the query.
+    A public bucket needs no token, unless the query overrides response headers: B2 takes
+    ``b2*`` overrides only with a token. A private one needs an account token with ``readFiles``
+    or a download token for this bucket whose prefix starts ``name`` and which has not expired;
+    the overrides pinned in a download token must be repeated exactly in the query.
     """
-    overrides = {k: v for k, v in query.items() if k in DOWNLOAD_OVERRIDES}
-    if bucket_type == "allPublic" and not token:
+    overrides = check_overrides(query)
+    if bucket_type == "allPublic" and not token and not overrides:
         return overrides
     payload = engine.tokens.read("dnld", token or "")
     if payload is None:
-        if token is None and bucket_type != "allPublic":
+        if not token:
+            if bucket_type == "allPublic":
+                raise unauthorized("Response-header overrides (b2*) need an authorization token")
             raise unauthorized("Authorization is required to download from a private bucket")
         key = engine.check_account_token(token)
-        engine.require(key, "readFiles", row_bucket_id)
-        engine.require_prefix(key, name)
+        key.require("readFiles", row_bucket_id)
+        key.require_prefix(name)
         return overrides
     if payload["e"] <= now_ms():
         raise unauthorized("The download authorization token has expired", "expired_auth_token")
@@ -158,4 +158,6 @@ def download_headers(
         pinned = overrides.get(override) or row.info.get(key)
         if pinned:
             headers.append((header, pinned))
-    return headers
+    # Values are checked when they arrive; a data directory written by an older version may
+    # hold unchecked ones, which are left out rather than sent.
+    return [(name, value) for name, value in headers if header_safe(name) and header_safe(value)]

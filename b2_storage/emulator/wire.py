@@ -12,7 +12,7 @@ from .files import Folder
 from .rows import BucketRow, FileRow, PartRow
 
 if TYPE_CHECKING:
-    from .api import Call
+    from .calls import Call
 
 
 def bucket_json(engine: Engine, bucket: BucketRow) -> dict[str, Any]:
@@ -39,8 +39,8 @@ def bucket_json(engine: Engine, bucket: BucketRow) -> dict[str, Any]:
     }
 
 
-def file_json(engine: Engine, row: FileRow | Folder) -> dict[str, Any]:
-    """Return a file version (or a listing's folder) as B2 describes it."""
+def file_json(call: Call, row: FileRow | Folder) -> dict[str, Any]:
+    """Return a file version (or a listing's folder) as B2 describes it in the call's version."""
     if isinstance(row, Folder):
         return {
             "action": "folder",
@@ -51,9 +51,10 @@ def file_json(engine: Engine, row: FileRow | Folder) -> dict[str, Any]:
             "contentType": None,
             "fileInfo": {},
             "uploadTimestamp": 0,
+            **({"size": 0} if call.version == "v1" else {}),
         }
     body: dict[str, Any] = {
-        "accountId": engine.account_id,
+        "accountId": call.engine.account_id,
         "action": row.action,
         "bucketId": row.bucket_id,
         "contentLength": row.size,
@@ -70,6 +71,8 @@ def file_json(engine: Engine, row: FileRow | Folder) -> dict[str, Any]:
     if row.action != "hide":
         body["fileRetention"] = {"isClientAuthorizedToRead": True, "value": {"mode": None}}
         body["legalHold"] = {"isClientAuthorizedToRead": True, "value": None}
+    if call.version == "v1":
+        body["size"] = row.size  # v1's name for contentLength, which rclone reads in listings
     return body
 
 
@@ -86,29 +89,41 @@ def part_json(file_id: str, part: PartRow) -> dict[str, Any]:
 
 
 def authorize_json(call: Call, key: Key, token: str) -> dict[str, Any]:
-    """Return b2_authorize_account's answer in the shape of the call's API version."""
+    """Return b2_authorize_account's answer in the shape of the call's API version.
+
+    v1 and v2 answer flat, with one bucket in ``allowed`` (v1 adds the deprecated
+    ``minimumPartSize``); v3 nests it under ``apiInfo.storageApi``; v4 allows several buckets.
+    """
     settings = call.engine.settings
-    bucket_name = None
-    if key.bucket_id is not None:
-        found = call.engine.store.bucket_by(bucket_id=key.bucket_id)
-        bucket_name = found.name if found is not None else None
-    storage: dict[str, Any] = {
+    buckets = [
+        {"id": bucket_id, "name": found.name if found is not None else None}
+        for bucket_id in key.bucket_ids or ()
+        for found in [call.engine.store.bucket_by(bucket_id=bucket_id)]
+    ]
+    only = buckets[0] if buckets else {"id": None, "name": None}
+    restriction = {"capabilities": list(key.capabilities), "namePrefix": key.name_prefix}
+    urls: dict[str, Any] = {
         "absoluteMinimumPartSize": settings.min_part_size,
         "recommendedPartSize": settings.recommended_part_size,
         "apiUrl": call.base_url,
         "downloadUrl": call.base_url,
         "s3ApiUrl": call.base_url,
-        "infoType": "storageApi",
     }
-    restriction = {"capabilities": list(key.capabilities), "namePrefix": key.name_prefix}
+    if call.version in ("v1", "v2"):
+        allowed = {**restriction, "bucketId": only["id"], "bucketName": only["name"]}
+        body = {"accountId": call.engine.account_id, "authorizationToken": token,
+                "allowed": allowed, **urls}  # fmt: skip
+        if call.version == "v1":
+            body["minimumPartSize"] = settings.recommended_part_size
+        return body
+    storage: dict[str, Any] = {**urls, "infoType": "storageApi"}
     if call.version == "v3":
-        storage.update(restriction, bucketId=key.bucket_id, bucketName=bucket_name)
+        storage.update(restriction, bucketId=only["id"], bucketName=only["name"])
     else:
-        buckets = [] if key.bucket_id is None else [{"id": key.bucket_id, "name": bucket_name}]
         storage["allowed"] = {**restriction, "buckets": buckets}
     return {
         "accountId": call.engine.account_id,
         "authorizationToken": token,
         "apiInfo": {"storageApi": storage},
-        "applicationKeyExpirationTimestamp": None,
+        "applicationKeyExpirationTimestamp": key.expires,
     }

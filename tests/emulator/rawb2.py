@@ -48,20 +48,22 @@ def assert_b2_error(response: requests.Response, status: int, code: str | None =
         assert body["code"] == code, body
 
 
-def authorize(realm: str, key_id: str, key: str) -> requests.Response:
+def authorize(realm: str, key_id: str, key: str, api: str = API) -> requests.Response:
     """Call b2_authorize_account with HTTP Basic credentials."""
-    return requests.get(f"{realm}/{API}/b2_authorize_account", auth=(key_id, key), timeout=TIMEOUT)
+    return requests.get(f"{realm}/{api}/b2_authorize_account", auth=(key_id, key), timeout=TIMEOUT)
 
 
 class RawB2:
-    """One authorized account on a B2 server, with helpers for each raw call."""
+    """One authorized account on a B2 server, with helpers for each raw call (``api`` is the
+    path of the API version, ``b2api/v4`` unless given)."""
 
-    def __init__(self, realm: str, key_id: str, key: str) -> None:
+    def __init__(self, realm: str, key_id: str, key: str, api: str = API) -> None:
+        self.api = api
         self.session = requests.Session()
-        response = authorize(realm, key_id, key)
+        response = authorize(realm, key_id, key, api)
         assert response.status_code == 200, response.text
         self.auth = response.json()
-        storage = self.auth["apiInfo"]["storageApi"]
+        storage = self.auth["apiInfo"]["storageApi"] if "apiInfo" in self.auth else self.auth
         self.api_url: str = storage["apiUrl"]
         self.download_url: str = storage["downloadUrl"]
         self.min_part_size: int = storage["absoluteMinimumPartSize"]
@@ -89,8 +91,9 @@ class RawB2:
         """POST ``body`` as JSON to an endpoint; ``token=None`` sends no Authorization."""
         headers = {} if token is None else {"Authorization": token or self.token}
         return self.session.post(
-            f"{self.api_url}/{API}/{endpoint}", json=body or {}, headers=headers, timeout=TIMEOUT
-        )
+            f"{self.api_url}/{self.api}/{endpoint}", json=body or {}, headers=headers,
+            timeout=TIMEOUT,
+        )  # fmt: skip
 
     def ok(self, endpoint: str, **body: Any) -> dict[str, Any]:
         """Call an endpoint that must succeed; return its JSON."""
@@ -151,8 +154,10 @@ class RawB2:
         info: Mapping[str, str] | None = None,
         target: tuple[str, str] | None = None,
         length: int | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """POST a file to an upload URL (a fresh one unless ``target`` is given)."""
+        """POST a file to an upload URL (a fresh one unless ``target`` is given), with ``extra``
+        headers."""
         url, token = target or self.upload_target(bucket_id)
         if isinstance(data, bytes):
             length = len(data) if length is None else length
@@ -162,6 +167,7 @@ class RawB2:
         headers["X-Bz-File-Name"] = quote(name.encode("utf-8"), safe="/")
         for key, value in (info or {}).items():
             headers[f"X-Bz-Info-{key}"] = quote(value, safe="")
+        headers.update(extra or {})
         return self.session.post(url, data=data, headers=headers, timeout=TIMEOUT)
 
     def upload_ok(self, bucket_id: str, name: str, data: bytes, **options: Any) -> dict[str, Any]:
@@ -171,11 +177,18 @@ class RawB2:
         result: dict[str, Any] = response.json()
         return result
 
-    def upload_part(self, target: tuple[str, str], number: int, data: bytes) -> requests.Response:
-        """POST one part of a large file to a part upload URL."""
+    def upload_part(
+        self,
+        target: tuple[str, str],
+        number: int,
+        data: bytes,
+        extra: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """POST one part of a large file to a part upload URL (with ``extra`` headers)."""
         url, token = target
         headers = upload_headers(token, len(data), sha1_hex(data), None)
         headers["X-Bz-Part-Number"] = str(number)
+        headers.update(extra or {})
         return self.session.post(url, data=data, headers=headers, timeout=TIMEOUT)
 
     def file_url(self, bucket_name: str, name: str) -> str:

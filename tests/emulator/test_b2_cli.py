@@ -12,122 +12,38 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import random
 import re
-import shutil
-import subprocess
-import sysconfig
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from b2_storage.emulator import LocalB2
 
-PART = 1_000_000  # small part sizes, so a LARGE upload goes through the large-file API
+from .b2cli import (
+    MTIME_MS,
+    PART,
+    Cli,
+    b2_command_or_skip,
+    cli_server,
+    file_tree,
+    random_bytes,
+    write_file,
+)
+
 SIZES = {"small": 100_000, "large": 2 * PART + 500_000}
-MTIME_MS = 1_600_000_000_123
-TIMEOUT = 60
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _find_b2() -> tuple[list[str] | None, str]:
-    """Return the command running the b2 CLI 5.x, or None and why there is none.
-
-    The console script next to this interpreter comes first (a venv need not be on PATH), then
-    PATH. ``python -m b2`` does not work: the ``b2`` package has no ``__main__``.
-    """
-    name = "b2.exe" if os.name == "nt" else "b2"
-    found = [shutil.which(name, path=sysconfig.get_path("scripts")), shutil.which("b2")]
-    problems = []
-    for exe in dict.fromkeys(path for path in found if path):
-        result = subprocess.run(
-            [exe, "version"], capture_output=True, text=True, timeout=TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        match = re.search(r"version (\d+)\.", result.stdout)
-        if result.returncode == 0 and match and match.group(1) == "5":
-            return [exe], ""
-        problems.append(f"{exe} is not the b2 CLI 5.x: {(result.stdout or result.stderr)[:200]!r}")
-    return None, "; ".join(problems) or "the b2 CLI is not installed (pip install 'b2==5.*')"
-
-
-@dataclass
-class Cli:
-    """The b2 CLI bound to one server and one private home directory."""
-
-    command: list[str]
-    server: LocalB2
-    home: Path
-
-    def env(self, *, keys: bool) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("B2_")}
-        for name in ("XDG_CONFIG_HOME", "PYTHONWARNINGS"):
-            env.pop(name, None)
-        env.update(
-            HOME=str(self.home), USERPROFILE=str(self.home), B2_ENVIRONMENT=self.server.realm,
-            B2_ACCOUNT_INFO=str(self.home / "account_info"), NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost", PYTHONUTF8="1", PYTHONIOENCODING="utf-8",
-        )  # fmt: skip
-        if keys:
-            env["B2_APPLICATION_KEY_ID"] = self.server.application_key_id
-            env["B2_APPLICATION_KEY"] = self.server.application_key
-        return env
-
-    def run(
-        self, *args: str, ok: bool = True, keys: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*self.command, *args], env=self.env(keys=keys), cwd=self.home, capture_output=True,
-            text=True, encoding="utf-8", stdin=subprocess.DEVNULL, timeout=TIMEOUT,
-        )  # fmt: skip
-        if ok:
-            assert result.returncode == 0, f"b2 {args}: {result.stdout}\n{result.stderr}"
-        return result
-
-    def json(self, *args: str) -> Any:
-        """Run a command and parse the JSON its output ends with (after any text lines)."""
-        out = self.run(*args).stdout
-        start = next(m.start() for m in re.finditer(r"^[\[{]", out, re.MULTILINE))
-        return json.loads(out[start:])
-
-    def upload(self, bucket: str, path: Path, name: str, *options: str) -> dict[str, Any]:
-        return self.json("file", "upload", "--no-progress", *options, bucket, str(path), name)
-
-    def ls(self, uri: str, *options: str) -> list[str]:
-        return self.run("ls", *options, uri).stdout.splitlines()
-
-    def versions(self, bucket: str) -> list[tuple[str, str, int, str]]:
-        """``ls -r -l --versions``: (name, action, size, fileId), in listing order."""
-        rows = []
-        for line in self.ls(f"b2://{bucket}/", "-r", "-l", "--versions"):
-            file_id, action, _date, _time, size, name = line.split(maxsplit=5)
-            rows.append((name, action, int(size), file_id))
-        return rows
 
 
 @pytest.fixture(scope="module")
 def b2_command() -> list[str]:
-    command, problem = _find_b2()
-    if command is None:
-        if _in_ci():
-            pytest.fail(f"b2 CLI tests cannot run in CI: {problem}")
-        pytest.skip(f"b2 CLI tests need the b2 CLI 5.x: {problem}")
-    return command
+    return b2_command_or_skip()
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalB2]:
-    with LocalB2(host="127.0.0.1", port=0, min_part_size=PART, recommended_part_size=PART) as s:
-        yield s
+    yield from cli_server()
 
 
 @pytest.fixture(scope="module")
@@ -143,21 +59,6 @@ def bucket(cli: Cli) -> str:
     name = f"cli-{uuid.uuid4().hex[:12]}"
     cli.run("bucket", "create", name, "allPrivate")
     return name
-
-
-def _data(size: int, seed: int = 0) -> bytes:
-    return random.Random(seed).randbytes(size)
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path, ns=(MTIME_MS * 1_000_000, MTIME_MS * 1_000_000))
-    return path
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.mark.parametrize("source", ["env", "args"])
@@ -218,9 +119,9 @@ def test_bucket_create_and_list(cli: Cli) -> None:
 def test_file_upload_with_info_then_file_info(
     cli: Cli, bucket: str, tmp_path: Path, size: str
 ) -> None:
-    data = _data(SIZES[size])
+    data = random_bytes(SIZES[size])
     sha1 = hashlib.sha1(data).hexdigest()
-    path = _write(tmp_path / "notes.txt", data)
+    path = write_file(tmp_path / "notes.txt", data)
     cli.server.reset_calls()
     info = ("--info", "color=blue", "--info", "note=hello world")
     uploaded = cli.upload(bucket, path, "docs/notes.txt", *info)
@@ -252,7 +153,7 @@ def test_ls_recursive_long_and_versions(cli: Cli, bucket: str, tmp_path: Path) -
         ("a.txt", b"first"), ("dir/b.txt", b"bb"), ("dir/sub/c.txt", b"ccc"), ("a.txt", b"second!"),
     ]:  # fmt: skip
         ids.setdefault(name, []).append(
-            cli.upload(bucket, _write(tmp_path / "f", data), name)["fileId"]
+            cli.upload(bucket, write_file(tmp_path / "f", data), name)["fileId"]
         )
     assert cli.ls(f"b2://{bucket}/") == ["a.txt", "dir/"]
     assert cli.ls(f"b2://{bucket}/", "-r") == ["a.txt", "dir/b.txt", "dir/sub/c.txt"]
@@ -274,8 +175,8 @@ def test_ls_recursive_long_and_versions(cli: Cli, bucket: str, tmp_path: Path) -
 @pytest.mark.parametrize("size", ["small", "large"])
 @pytest.mark.parametrize("by", ["name", "id"])
 def test_file_download(cli: Cli, bucket: str, tmp_path: Path, by: str, size: str) -> None:
-    data = _data(SIZES[size], seed=1)
-    uploaded = cli.upload(bucket, _write(tmp_path / "src.bin", data), "dl/file.bin")
+    data = random_bytes(SIZES[size], seed=1)
+    uploaded = cli.upload(bucket, write_file(tmp_path / "src.bin", data), "dl/file.bin")
     uri = f"b2://{bucket}/dl/file.bin" if by == "name" else f"b2id://{uploaded['fileId']}"
     out = tmp_path / "out" / "copy.bin"
     out.parent.mkdir()
@@ -292,8 +193,8 @@ def test_file_download(cli: Cli, bucket: str, tmp_path: Path, by: str, size: str
 def test_file_url_with_auth(cli: Cli, bucket: str, tmp_path: Path) -> None:
     name = "docs/hello world ü.txt"
     data = b"private bytes \x00\xff"
-    cli.upload(bucket, _write(tmp_path / "f", data), name)
-    cli.upload(bucket, _write(tmp_path / "g", b"other"), "docs/other.txt")
+    cli.upload(bucket, write_file(tmp_path / "f", data), name)
+    cli.upload(bucket, write_file(tmp_path / "g", b"other"), "docs/other.txt")
     plain = cli.run("file", "url", f"b2://{bucket}/{name}").stdout.strip()
     assert plain.startswith(f"{cli.server.realm}/file/{bucket}/docs/")
     denied = requests.get(plain, timeout=10)
@@ -316,7 +217,7 @@ def test_file_url_with_auth(cli: Cli, bucket: str, tmp_path: Path) -> None:
 def test_bucket_get_download_auth(cli: Cli, bucket: str, tmp_path: Path) -> None:
     files = {"shared/a.txt": b"shared data", "secret/b.txt": b"secret data"}
     for name, data in files.items():
-        cli.upload(bucket, _write(tmp_path / "f", data), name)
+        cli.upload(bucket, write_file(tmp_path / "f", data), name)
 
     def fetch(name: str, token: str | None) -> requests.Response:
         params = {} if token is None else {"Authorization": token}
@@ -337,8 +238,8 @@ def test_bucket_get_download_auth(cli: Cli, bucket: str, tmp_path: Path) -> None
 
 
 def test_file_hide(cli: Cli, bucket: str, tmp_path: Path) -> None:
-    cli.upload(bucket, _write(tmp_path / "k", b"keep"), "keep.txt")
-    gone = cli.upload(bucket, _write(tmp_path / "g", b"to hide"), "gone.txt")
+    cli.upload(bucket, write_file(tmp_path / "k", b"keep"), "keep.txt")
+    gone = cli.upload(bucket, write_file(tmp_path / "g", b"to hide"), "gone.txt")
     marker = cli.json("file", "hide", f"b2://{bucket}/gone.txt")
     assert (marker["action"], marker["fileName"], marker["size"]) == ("hide", "gone.txt", 0)
     assert marker["fileId"] != gone["fileId"]
@@ -358,7 +259,7 @@ def test_file_hide(cli: Cli, bucket: str, tmp_path: Path) -> None:
 def test_rm_versions(cli: Cli, bucket: str, tmp_path: Path) -> None:
     for name, data in [("a.txt", b"1"), ("a.txt", b"22"), ("x.txt", b"x"), ("dir/b.txt", b"b"),
                        ("dir/sub/c.txt", b"c")]:  # fmt: skip
-        cli.upload(bucket, _write(tmp_path / "f", data), name)
+        cli.upload(bucket, write_file(tmp_path / "f", data), name)
     cli.run("file", "hide", f"b2://{bucket}/x.txt")
     not_empty = cli.run("bucket", "delete", bucket, ok=False)
     assert not_empty.returncode == 1
@@ -377,10 +278,10 @@ def test_sync_up_and_down(cli: Cli, bucket: str, tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     files = {
         "top.txt": b"top\n", "empty": b"", "a/name with spaces.txt": b"spaces",
-        "a/b/c/deep.bin": _data(70_000, seed=2), "a/ünïcode.txt": "ü".encode(),
+        "a/b/c/deep.bin": random_bytes(70_000, seed=2), "a/ünïcode.txt": "ü".encode(),
     }  # fmt: skip
     for rel, data in files.items():
-        _write(src / rel, data)
+        write_file(src / rel, data)
     up = cli.run("sync", "--no-progress", str(src), f"b2://{bucket}/backup")
     assert up.stdout.count("upload ") == len(files)
     assert cli.ls(f"b2://{bucket}/backup/", "-r") == sorted(f"backup/{rel}" for rel in files)
@@ -390,7 +291,7 @@ def test_sync_up_and_down(cli: Cli, bucket: str, tmp_path: Path) -> None:
     assert cli.versions(bucket) == before
     down = cli.run("sync", "--no-progress", f"b2://{bucket}/backup", str(dst))
     assert down.stdout.count("dnload ") == len(files)
-    assert _tree(dst) == _tree(src) == files
+    assert file_tree(dst) == file_tree(src) == files
     assert all(abs(p.stat().st_mtime_ns // 1_000_000 - MTIME_MS) <= 1 for p in dst.rglob("*.txt"))
     # --delete removes what the source no longer has, all versions of it.
     (src / "top.txt").unlink()

@@ -71,12 +71,16 @@ def test_missing_required_field(raw: RawB2, endpoint: str, body: dict[str, objec
     assert_still_serves(raw)
 
 
-@pytest.mark.parametrize("path", [f"{API}/b2_no_such_call", "nothing/here"])
-def test_unknown_endpoint(raw: RawB2, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [(f"{API}/b2_no_such_call", 501, "not_implemented"), ("nothing/here", 404, "not_found")],
+)
+def test_unknown_endpoint(raw: RawB2, path: str, status: int, code: str) -> None:
+    """An API name the server lacks is refused as not implemented, never as "not found"."""
     response = raw.session.post(
         f"{raw.api_url}/{path}", json={}, headers={"Authorization": raw.token}, timeout=30
     )
-    assert_b2_error(response, 404)
+    assert_b2_error(response, status, code)
     assert_still_serves(raw)
 
 

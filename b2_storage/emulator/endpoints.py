@@ -1,0 +1,142 @@
+"""The endpoints whose bytes or credentials travel in headers and bodies rather than JSON:
+b2_authorize_account, b2_upload_file, b2_upload_part and the downloads (a mixin of the request
+handler in :mod:`.server`).
+"""
+
+from __future__ import annotations
+
+import base64
+from email.message import Message
+from typing import TYPE_CHECKING, Any
+
+from .accounts import key_of, now_ms
+from .calls import Call
+from .errors import B2Error, bad_request, unauthorized
+from .keys import Key
+from .refusals import refuse_headers
+from .rows import FileRow
+from .transfer import authorize_download, download_headers, parse_range, parse_upload
+from .wire import authorize_json, file_json, part_json
+
+if TYPE_CHECKING:
+    import io
+    import socket
+
+    from .server import B2HTTPServer
+
+
+class ByteEndpoints:
+    """Authorize, upload, upload a part, download by name or id."""
+
+    server: B2HTTPServer
+    headers: Message[str, str]
+    query: dict[str, str]
+    command: str
+    rfile: io.BufferedIOBase
+    connection: socket.socket
+    close_connection: bool
+
+    if TYPE_CHECKING:  # provided by the request handler this class is mixed into
+
+        def send_response(self, code: int, message: str | None = None) -> None: ...
+        def send_header(self, keyword: str, value: str) -> None: ...
+        def end_headers(self) -> None: ...
+        def _send_json(self, status: int, body: dict[str, Any]) -> None: ...
+
+    def _view(self, version: str, token: str | None = None) -> Call:
+        server = self.server
+        return Call(version, {}, token, server.base_url, server.engine, server.files)
+
+    def _authorize(self, version: str) -> None:
+        header = self.headers.get("Authorization") or ""
+        scheme, _, encoded = header.partition(" ")
+        try:
+            key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
+            key_id = secret = ""
+        if scheme.lower() != "basic" or not key_id:
+            raise unauthorized(
+                "Basic authorization with key id and key is required", "bad_auth_token"
+            )
+        key, token = self.server.engine.authorize(key_id, secret)
+        if version != "v4" and key.bucket_ids is not None and len(key.bucket_ids) > 1:
+            raise unauthorized("A key restricted to several buckets needs /b2api/v4")
+        self._send_json(200, authorize_json(self._view(version, token), key, token))
+
+    def _uploader(self, payload: dict[str, Any]) -> Key:
+        """Return the key an upload token was issued to, if it still exists."""
+        stored = self.server.engine.store.get_key(str(payload.get("k", "")))
+        if stored is None or (stored.expires is not None and stored.expires <= now_ms()):
+            raise unauthorized("Invalid upload authorization token", "bad_auth_token")
+        return key_of(stored)
+
+    def _upload(self, version: str, target: str, *, part: bool) -> None:
+        engine, files = self.server.engine, self.server.files
+        payload = engine.tokens.read("upld", self.headers.get("Authorization") or "")
+        if payload is None or payload.get("f" if part else "b") != target:
+            raise unauthorized("Invalid upload authorization token", "bad_auth_token")
+        refuse_headers(self.headers)
+        upload = parse_upload(self.headers, part=part)
+        key = self._uploader(payload)
+        row = files.unfinished(target) if part else None
+        # A key limited to a name prefix uploads (and adds parts) only under it.
+        key.require_prefix(row.name if row is not None else upload.name)
+        if row is None:
+            engine.bucket(target)
+        blob = files.write_blob(self.rfile, upload.length, upload.sha1)
+        self.close_connection = False
+        if row is not None:
+            number = self.headers.get("X-Bz-Part-Number") or ""
+            if not number.isdigit():
+                files.store.remove_blobs([blob[0]])
+                raise bad_request("X-Bz-Part-Number must be a number")
+            stored = files.add_part(target, int(number), blob)
+            self._send_json(200, part_json(target, stored))
+            return
+        new = files.add_upload(
+            target, upload.name, upload.content_type, upload.info, blob, upload.timestamp
+        )
+        self._send_json(200, file_json(self._view(version), new))
+
+    def _download_by_name(self, bucket_name: str, name: str) -> None:
+        engine = self.server.engine
+        bucket = engine.bucket(name=bucket_name)
+        refuse_headers(self.headers)
+        token = self.headers.get("Authorization") or self.query.get("Authorization")
+        overrides = authorize_download(
+            engine, bucket.bucket_id, bucket.type, name, token, self.query
+        )
+        self._send_file(self.server.files.latest(bucket.bucket_id, name), overrides)
+
+    def _download_by_id(self) -> None:
+        engine, files = self.server.engine, self.server.files
+        file_id = self.query.get("fileId")
+        if not file_id:
+            raise bad_request("Missing required parameter: fileId")
+        row = files.version(file_id)
+        if row.action != "upload":
+            raise B2Error(404, "not_found", f"File not present: {file_id}")
+        bucket = engine.bucket(row.bucket_id)
+        refuse_headers(self.headers)
+        token = self.headers.get("Authorization") or self.query.get("Authorization")
+        overrides = authorize_download(
+            engine, bucket.bucket_id, bucket.type, row.name, token, self.query
+        )
+        self._send_file(row, overrides)
+
+    def _send_file(self, row: FileRow, overrides: dict[str, str]) -> None:
+        byte_range = parse_range(self.headers.get("Range"), row.size)
+        self.send_response(206 if byte_range is not None else 200)
+        for header, value in download_headers(row, overrides, byte_range):
+            self.send_header(header, value)
+        self.end_headers()
+        if self.command == "HEAD" or row.size == 0:
+            return
+        first, last = byte_range if byte_range is not None else (0, row.size - 1)
+        offset = 0
+        for blob, size in row.segments:
+            start, end = max(first, offset), min(last, offset + size - 1)
+            if start <= end:
+                with open(self.server.files.store.blob_path(blob), "rb") as source:
+                    self.connection.sendfile(source, start - offset, end - start + 1)
+            offset += size
