@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "b2_storage",  # manage.py b2doctor and the credential checks
     "b2_access",
     "example.files",
 ]
