@@ -68,14 +68,14 @@ def pdf(text: str) -> bytes:
 
 
 def sample_video() -> bytes:
-    """Return a 60-second WebM (VP9 test pattern, Opus rising tone; 400 KB) that seeks by range.
+    """Return a 60-second WebM (VP9 test pattern, Opus rising tone; 1.3 MB) that seeks by range.
 
     Made once with Debian's ffmpeg::
 
-        ffmpeg -f lavfi -i "testsrc2=size=256x144:rate=10:duration=60" \\
+        ffmpeg -f lavfi -i "testsrc2=size=320x180:rate=15:duration=60" \\
           -f lavfi -i "aevalsrc=0.3*sin(2*PI*(220*t+2*t*t)):s=24000:d=60" -map 0:v -map 1:a \\
-          -c:v libvpx-vp9 -b:v 30k -minrate 10k -maxrate 50k -g 20 -deadline good -cpu-used 4 \\
-          -c:a libopus -b:a 16k -shortest rising-tone.webm
+          -c:v libvpx-vp9 -b:v 150k -minrate 100k -maxrate 200k -g 30 -deadline good \\
+          -cpu-used 4 -c:a libopus -b:a 24k -shortest rising-tone.webm
     """
     return (SAMPLES / "rising-tone.webm").read_bytes()
 
