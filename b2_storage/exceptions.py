@@ -37,6 +37,17 @@ class B2InvalidName(B2StorageError, ValueError):
         self.problem = problem
 
 
+class B2IntegrityError(B2StorageError, OSError):
+    """A read did not get the bytes B2 stored: their SHA1 differs from B2's, the download ended
+    early, or the file was replaced while it was read. Also an ``OSError``, so code that reads
+    files treats it as the I/O error it is; the bytes in question were not returned."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"B2 file {name[:200]!r}: {problem}.")
+        self.name = name
+        self.problem = problem
+
+
 class B2UploadFailed(B2StorageError):
     """An upload did not complete; nothing of it is visible in the bucket."""
 

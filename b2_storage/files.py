@@ -1,7 +1,8 @@
 """``B2File``: a Django ``File`` that streams from B2 with ranged reads, or spools a write.
 
 Reading never holds the whole object: one streaming download runs from the current position and
-is reopened at the new position after a ``seek``. Writing (mode ``"w"``/``"a"`` with ``"b"``)
+is reopened at the new position after a ``seek``. A read from byte 0 to the end is checked
+against the SHA1 B2 stored (see :mod:`.integrity`). Writing (mode ``"w"``/``"a"`` with ``"b"``)
 spools into a ``SpooledTemporaryFile`` (memory up to one part, then disk) and is saved on close.
 """
 
@@ -15,24 +16,41 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import File
 
+from .integrity import WholeFileCheck, check_version, incomplete
+from .meta import FileMeta
+
 if TYPE_CHECKING:
     from .storage import B2Storage
 
 CHUNK = 1024 * 1024
 
 
-class RangedReader(io.RawIOBase):
-    """A seekable raw stream over one B2 file; downloads lazily from the current position."""
+class RangedReader(io.BufferedIOBase):
+    """A seekable, buffered stream over one B2 file version; downloads from the current position.
 
-    def __init__(self, storage: B2Storage, name: str, size: int) -> None:
+    It buffers one downloaded chunk, and every read returns bytes through :meth:`_serve`, which
+    checks a whole-file read's SHA1 before returning the bytes that reach the end of the file. A
+    download that breaks off, or serves another version, raises; no short read is returned.
+    """
+
+    def __init__(self, storage: B2Storage, name: str, meta: FileMeta) -> None:
         super().__init__()
         self._storage = storage
         self._name = name
-        self._size = size
-        self._pos = 0
+        self._size = meta.size
+        self._file_id = meta.file_id
+        self._check = WholeFileCheck(name, meta.size, meta.sha1)
+        self._pos = 0  # what the caller has been given
+        self._next = 0  # where the next byte of the buffer (or download) is in the file
         self._chunks: Iterator[bytes] | None = None
         self._response: Any = None
-        self._pending = b""
+        self._chunk = b""
+        self._offset = 0
+
+    @property
+    def checking(self) -> bool:
+        """Return whether reading on to the end from here will be checked against B2's SHA1."""
+        return self._check.active
 
     def readable(self) -> bool:
         return True
@@ -50,33 +68,99 @@ class RangedReader(io.RawIOBase):
             raise ValueError(f"negative seek position {position}")
         if position != self._pos:
             self._drop()
-            self._pos = position
+            self._pos = self._next = position
+            self._check.moved(position)
         return self._pos
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._pos >= self._size or not len(view):
-            return 0
-        if not self._pending:
-            if self._chunks is None:
-                self._chunks, self._response = self._storage._open_range(
-                    self._name, self._pos, self._size - 1, CHUNK
-                )
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._wanted(size)
+        if wanted <= 0:
+            return b""
+        start = self._pos
+        first = self._take(wanted)
+        if len(first) == wanted:
+            return self._serve(start, first)
+        pieces, got = [first], len(first)
+        while got < wanted:
+            piece = self._take(wanted - got)
+            pieces.append(piece)
+            got += len(piece)
+        return self._serve(start, b"".join(pieces))
+
+    def read1(self, size: int | None = -1) -> bytes:
+        wanted = self._wanted(size)
+        return self._serve(self._pos, self._take(wanted)) if wanted > 0 else b""
+
+    def readline(self, size: int | None = -1) -> bytes:
+        wanted = self._wanted(size)
+        start, pieces, got = self._pos, [], 0
+        while got < wanted:
+            if self._offset >= len(self._chunk):
+                self._fetch()
+            end = min(len(self._chunk), self._offset + wanted - got)
+            newline = self._chunk.find(b"\n", self._offset, end)
+            piece = self._take((end if newline < 0 else newline + 1) - self._offset)
+            pieces.append(piece)
+            got += len(piece)
+            if newline >= 0:
+                break
+        return self._serve(start, b"".join(pieces)) if pieces else b""
+
+    def _wanted(self, size: int | None) -> int:
+        if self.closed:
+            raise ValueError(f"I/O operation on closed B2 file {self._name!r}.")
+        remaining = self._size - self._pos
+        return remaining if size is None or size < 0 else min(size, remaining)
+
+    def _take(self, limit: int) -> bytes:
+        """Return up to ``limit`` bytes of the buffer (downloading a chunk when it is empty)."""
+        if self._offset >= len(self._chunk):
+            self._fetch()
+        start = self._offset
+        end = self._offset = min(len(self._chunk), start + limit)
+        self._next += end - start
+        if start == 0 and end == len(self._chunk):
+            return self._chunk
+        return self._chunk[start:end]
+
+    def _fetch(self) -> None:
+        if self._chunks is None:
+            self._chunks, self._response = self._storage._open_range(
+                self._name, self._next, self._size - 1, CHUNK
+            )
+            try:
+                check_version(self._name, self._file_id, self._response)
+            except Exception:
                 self._drop()
-                raise OSError(f"B2 ended the download of {self._name!r} early")
-        count = min(len(view), len(self._pending))
-        view[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        self._pos += count
-        return count
+                raise
+        got = self._next
+        try:
+            chunk = next(self._chunks, b"")
+        except OSError as exc:  # requests' errors (a connection broken mid-body) are OSErrors
+            self._drop()
+            raise incomplete(self._name, got, self._size, type(exc).__name__) from exc
+        if not chunk:
+            self._drop()
+            raise incomplete(self._name, got, self._size)
+        self._chunk, self._offset = chunk, 0
+
+    def _serve(self, start: int, data: bytes) -> bytes:
+        """Return ``data`` (bytes ``start..``) to the caller, or raise if the check fails."""
+        end = start + len(data)
+        try:
+            self._check.served(data, end)
+        except Exception:
+            self._drop()  # the next read downloads these bytes again, and checks them again
+            raise
+        self._pos = end
+        return data
 
     def _drop(self) -> None:
         if self._response is not None:
             self._response.close()
         self._chunks = self._response = None
-        self._pending = b""
+        self._chunk, self._offset = b"", 0
+        self._next = self._pos
 
     def close(self) -> None:
         self._drop()
@@ -99,14 +183,14 @@ class B2File(File):  # type: ignore[type-arg]
     name: str
 
     def __init__(
-        self, name: str, storage: B2Storage, mode: str = "rb", *, size: int | None = None
+        self, name: str, storage: B2Storage, mode: str = "rb", *, meta: FileMeta | None = None
     ) -> None:
         check_mode(mode)
         self.name = name
         self.mode = mode
         self._storage = storage
         self._writing = "w" in mode
-        self._size = size
+        self._meta = meta  # the version a read returns (looked up on first use when not given)
         self._file: Any = None
         self._closed = False
 
@@ -114,9 +198,12 @@ class B2File(File):  # type: ignore[type-arg]
     def size(self) -> int:
         if self._writing:
             return int(self._get_file().seek(0, os.SEEK_END))
-        if self._size is None:
-            self._size = self._storage.size(self.name)
-        return self._size
+        return self._version().size
+
+    def _version(self) -> FileMeta:
+        if self._meta is None:
+            self._meta = self._storage._require(self.name, fresh=True)
+        return self._meta
 
     def _get_file(self) -> Any:
         if self._closed:
@@ -126,8 +213,7 @@ class B2File(File):  # type: ignore[type-arg]
                 spool_limit = self._storage.config.part_size
                 self._file = tempfile.SpooledTemporaryFile(max_size=spool_limit)  # noqa: SIM115
             else:
-                raw = RangedReader(self._storage, self.name, self.size)
-                self._file = io.BufferedReader(raw, buffer_size=CHUNK)
+                self._file = RangedReader(self._storage, self.name, self._version())
                 if "b" not in self.mode:
                     self._file = io.TextIOWrapper(self._file, encoding="utf-8")
         return self._file

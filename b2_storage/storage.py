@@ -125,7 +125,7 @@ class B2Storage(B2Addressing, Storage):
         check_mode(mode)
         if "w" in mode:
             return B2File(name, self, mode)
-        return B2File(name, self, mode, size=self._require(name, fresh=True).size)
+        return B2File(name, self, mode, meta=self._require(name, fresh=True))
 
     def _open_range(
         self, name: str, start: int, end: int, chunk: int
