@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from cachetools import TLRUCache
-from django.core.cache import caches
 
 from .refusals import Refusals
+from .shared_cache import shared_cache
 
 if TYPE_CHECKING:
     from .addressing import B2Addressing
@@ -140,7 +140,7 @@ class DownloadTokens:
             return fetch()
         lease = f"{key}:lease"
         try:
-            leased = bool(caches[alias].add(lease, 1, LEASE_SECONDS))
+            leased = bool(shared_cache(alias).add(lease, 1, LEASE_SECONDS))
         except Exception:  # no shared cache right now: this process asks B2 itself
             return fetch()
         if leased:
@@ -149,7 +149,7 @@ class DownloadTokens:
                 return self._fresh(self._shared_get(alias, key)) or fetch()
             finally:
                 with contextlib.suppress(Exception):
-                    caches[alias].delete(lease)
+                    shared_cache(alias).delete(lease)
         for _ in range(LEASE_POLLS):  # another process is asking B2 right now
             time.sleep(LEASE_POLL_SECONDS)
             cached = self._fresh(self._shared_get(alias, key))
@@ -196,7 +196,7 @@ class DownloadTokens:
         if alias is None:
             return None
         try:
-            return caches[alias].get(key)
+            return shared_cache(alias).get(key)
         except Exception:
             logger.warning("b2_storage: the %r cache failed on a read", alias)
             return None
@@ -206,7 +206,7 @@ class DownloadTokens:
             return
         timeout = max(1, int(cached.handout_until - self._clock()))
         try:
-            caches[alias].set(key, cached, timeout)
+            shared_cache(alias).set(key, cached, timeout)
         except Exception:
             logger.warning("b2_storage: the %r cache failed on a write", alias)
 
