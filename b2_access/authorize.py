@@ -9,6 +9,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from b2_storage.tokens import DownloadTokens, process_tokens
+from b2_storage.transport import deadline
 
 from .conf import AccessSettings
 from .signing import Grant
@@ -73,13 +74,15 @@ class DownloadAuthorizer:
         token covers the storage's scope, or with ``file_only`` that one file.
 
         Raise :class:`B2NameNotSealed` when a token for the file's own name would open another
-        file too, :class:`B2FileNotFound` for a missing file, and :class:`B2AccessRefused`
-        while B2 refuses the storage's key.
+        file too, :class:`B2FileNotFound` for a missing file, :class:`B2AccessRefused` while B2
+        refuses the storage's key, and :class:`B2Unavailable` when B2 does not answer within
+        the storage's ``link_timeout`` (all of the click's B2 calls together) or is known down.
         """
         headers = dict(overrides_for(grant))
-        return storage.download_url(
-            grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
-        )
+        with deadline(storage.config.link_timeout):
+            return storage.download_url(
+                grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
+            )
 
     def warm_url(self, storage: SignedB2Storage, grant: Grant) -> str | None:
         """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""

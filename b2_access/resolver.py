@@ -282,8 +282,8 @@ class DownloadResolver:
             return self.refuse(request, Refusal("unsealed", detail))
         except B2AccessRefused as exc:  # logged once per back-off window by the authorizer
             return unavailable(exc.retry_after)
-        except B2Unavailable as exc:
-            logger.warning("b2_access: 503 B2 unavailable for bucket %s", storage.config.bucket)
+        except B2Unavailable as exc:  # B2 going down and back up is logged by its circuit
+            logger.info("b2_access: 503 B2 unavailable for bucket %s", storage.config.bucket)
             return unavailable(exc.retry_after)
         except B2StorageError as exc:
             logger.error("b2_access: 503 B2 refused: %s", exc)

@@ -15,18 +15,21 @@ from functools import partial
 from typing import IO, Any
 from urllib.parse import quote
 
-from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
+from b2sdk.v2 import B2Api, B2HttpApiConfig, Bucket, UploadSourceStream, WriteIntent
 from b2sdk.v2.exception import MissingAccountData, NonExistentBucket
 
 from .account_info import make_account_info
+from .circuit import Circuit, circuits
 from .config import StorageConfig
 from .download_auth import request_download_token
 from .exceptions import B2AccessRefused, B2ConfigurationError, B2FileNotFound, B2StorageError
 from .meta import FileMeta, file_meta
-from .translate import T, raise_alone, retry_throttled, translate_errors
+from .translate import T, give_up, raise_alone, retry_throttled, translate_errors
+from .transport import BoundedSession, deadline
 
 _registry_lock = threading.Lock()
-_apis: dict[tuple[str, str, str, str], B2Api] = {}
+# Per credentials, account-info backend and timeouts: the B2Api, and the session of raw calls.
+_apis: dict[tuple[object, ...], tuple[B2Api, BoundedSession]] = {}
 
 
 class B2Client:
@@ -45,27 +48,38 @@ class B2Client:
     @property
     def api(self) -> B2Api:
         """Return the process's ``B2Api`` for these credentials (created lazily, shared)."""
+        return self._connection()[0]
+
+    @property
+    def circuit(self) -> Circuit:
+        """Return the circuit breaker of this storage's account (process-wide)."""
+        return circuits.get(self.config.realm, self.config.application_key_id)
+
+    def _connection(self) -> tuple[B2Api, BoundedSession]:
         config = self.config
         backend = repr(sorted(config.account_info.items()))
         # A digest of the key (never the key): a rotated or different key gets its own B2Api.
         secret = hashlib.sha256(config.application_key.encode()).hexdigest()[:16]
-        key = (config.realm, config.application_key_id, secret, backend)
+        key = (config.realm, config.application_key_id, secret, backend, config.connect_timeout,
+               config.read_timeout)  # fmt: skip
         with _registry_lock:
-            api = _apis.get(key)
-            if api is None:
-                info = make_account_info(
-                    config.account_info, config.realm, config.application_key_id,
-                    config.application_key,
-                )  # fmt: skip
-                api = _apis[key] = B2Api(info)
-        return api
+            found = _apis.get(key)
+            if found is None:
+                key_id, app_key = config.application_key_id, config.application_key
+                info = make_account_info(config.account_info, config.realm, key_id, app_key)
+                # b2sdk's public hook for its HTTP: every attempt bounded, behind the circuit.
+                session = partial(BoundedSession, self.circuit, config.connect_timeout,
+                                  config.read_timeout, give_up)  # fmt: skip
+                sdk = B2HttpApiConfig(http_session_factory=session)
+                found = _apis[key] = (B2Api(info, api_config=sdk), session())
+        return found
 
     def authorize(self) -> None:
         """Authorize the account from the configured key (again, if it was already)."""
         config = self.config
         refused = None
         try:
-            with translate_errors(config.bucket):
+            with translate_errors(config.bucket, on_busy=self.circuit.busy):
                 self.api.authorize_account(config.realm, config.application_key_id,
                                            config.application_key)  # fmt: skip
         except B2AccessRefused as exc:  # say where the key is set (raised below: no chain)
@@ -79,9 +93,11 @@ class B2Client:
                 f"B2Storage option 'part_size' must be at least {minimum} bytes for this account."
             )
 
-    def call(self, name: str, operation: Callable[[], T]) -> T:
-        """Run ``operation``, authorizing first when the account data is missing or lost."""
-        with translate_errors(name):
+    def call(self, name: str, operation: Callable[[], T], *, budget: float | None = None) -> T:
+        """Run ``operation``, authorizing first when the account data is missing or lost; every
+        B2 attempt within ``budget`` seconds (from now) when given."""
+        self.circuit.check(name)  # at once while B2 is known down, before any lock
+        with deadline(budget), translate_errors(name, on_busy=self.circuit.busy):
             try:
                 return operation()
             except MissingAccountData:
@@ -225,7 +241,8 @@ class B2Client:
         """Return the direct download URL of ``name`` (for an allPublic bucket)."""
         base = self._file_url_base
         if base is None:
-            download_url = self.call(name, self.api.account_info.get_download_url)
+            download_url = self.call(name, self.api.account_info.get_download_url,
+                                     budget=self.config.link_timeout)  # fmt: skip
             # Kept in this process: a warm redirect must not read the shared cache again.
             base = self._file_url_base = f"{download_url}/file/{quote(self.config.bucket)}/"
         return f"{base}{quote(name)}"
@@ -237,12 +254,12 @@ class B2Client:
 
     def known_public(self) -> bool:
         """Return whether the bucket is known (without I/O) to be allPublic."""
-        bucket = self._bucket
-        return bucket is not None and bucket.type_ == "allPublic"
+        return self._bucket is not None and self._bucket.type_ == "allPublic"
 
     def is_public(self) -> bool:
-        """Return whether the bucket is allPublic."""
-        return bool(self.bucket.type_ == "allPublic")
+        """Return whether the bucket is allPublic (for a URL: within ``link_timeout``)."""
+        with deadline(self.config.link_timeout):
+            return bool(self.bucket.type_ == "allPublic")
 
     def download_authorization(
         self, prefix: str, seconds: int, overrides: Mapping[str, str] | None = None
@@ -251,7 +268,8 @@ class B2Client:
         endpoint: b2sdk does not expose the ``overrides`` it pins (``b2ContentDisposition``...)."""
         body = {"bucketId": self.bucket.id_, "fileNamePrefix": prefix,
                 "validDurationInSeconds": seconds, **(overrides or {})}  # fmt: skip
-        return self.call(prefix, lambda: self._raw_download_authorization(body))
+        return self.call(prefix, lambda: self._raw_download_authorization(body),
+                         budget=self.config.link_timeout)  # fmt: skip
 
     def key_name_prefix(self) -> str:
         """Return the name prefix the application key is limited to ("" when it is not)."""
@@ -268,12 +286,14 @@ class B2Client:
             )
             return [str(entry["fileName"]) for entry in answer.get("files", [])]
 
-        return self.call(name, listed)
+        return self.call(name, listed, budget=self.config.link_timeout)
 
     def _raw_download_authorization(self, body: dict[str, Any]) -> str:
         for _attempt in (1, 2):
-            info = self.api.account_info
-            token = request_download_token(info.get_api_url(), info.get_account_auth_token(), body)
+            api, session = self._connection()
+            info = api.account_info
+            token = request_download_token(info.get_api_url(), info.get_account_auth_token(), body,
+                                           session=session, on_busy=self.circuit.busy)  # fmt: skip
             if token is not None:
                 return token
             self.authorize()

@@ -37,7 +37,12 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "content_types": ((dict,), "dict of file suffix to content type"),
     "active_content": ((str,), "'attachment' or 'inline'"),
     "layout": ((str,), "'flat' or 'folder-per-file'"),
+    "connect_timeout": ((int, float), "a number of seconds"),
+    "read_timeout": ((int, float), "a number of seconds"),
+    "link_timeout": ((int, float), "a number of seconds"),
 }
+TIMEOUTS = ("connect_timeout", "read_timeout", "link_timeout")
+MAX_TIMEOUT = 3600.0
 ACTIVE_CONTENT = ("attachment", "inline")
 LAYOUTS = ("flat", "folder-per-file")
 
@@ -66,6 +71,9 @@ class StorageConfig:
     content_types: Mapping[str, str] = field(default_factory=dict)  # ".ext" -> type
     active_content: str = "attachment"  # HTML, SVG, XML, JS: stored as attachments
     layout: str = "flat"  # or "folder-per-file": <dir>/<random id>/<name>, one token per folder
+    connect_timeout: float = 5.0  # each attempt to connect to B2
+    read_timeout: float = 30.0  # each wait for B2's answer (or the next bytes of a download)
+    link_timeout: float = 10.0  # all of a link's B2 calls (a click's token, a private url())
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, kind: str = "B2Storage") -> StorageConfig:
@@ -122,6 +130,13 @@ class StorageConfig:
                 f"{kind} option 'content_types' must map suffixes such as '.md' to content types "
                 "such as 'text/markdown'."
             )
+        for option in TIMEOUTS:
+            seconds = getattr(self, option)
+            if not (0 < seconds <= MAX_TIMEOUT):  # also refuses NaN
+                raise B2ConfigurationError(
+                    f"{kind} option {option!r} must be more than 0 and at most {MAX_TIMEOUT:.0f} "
+                    "seconds."
+                )
         if self.location.startswith("/") or self.location.endswith("/"):
             raise B2ConfigurationError(f"{kind} option 'location' must not start or end with '/'.")
 

@@ -45,14 +45,43 @@ UNAVAILABLE = (
 )  # fmt: skip
 MAX_THROTTLE_WAIT = 10.0
 # What the first failure of a large upload said, as b2sdk's AlreadyFailed repeats it.
-TRANSIENT = re.compile(r"\b(429|5\d\d)\b|service_unavailable|too_many_requests|[Cc]onnection")
+TRANSIENT = re.compile(
+    r"\b(429|5\d\d)\b|service_unavailable|too_many_requests|[Cc]onnection|Gave up"
+)
 STATUS_AND_CODE = re.compile(r"\d{3} [a-z_]+\b")
 STATUS_IN_TEXT = (RequestTimeout, ServiceError, UnknownError)
 KEY_NOTE = " for application key "
 
 
+class B2GaveUp(B2ConnectionError):  # type: ignore[misc]
+    """What :mod:`.transport` raises instead of asking B2 (the account's circuit is open, or
+    the operation ran out of time): b2sdk must neither retry it nor sleep before doing so."""
+
+    def __init__(self, why: str, retry_after: int) -> None:
+        super().__init__(why)
+        self.retry_after_seconds = retry_after
+
+    def should_retry_http(self) -> bool:
+        return False
+
+    def should_retry_upload(self) -> bool:
+        return False
+
+
+def give_up(why: str, retry_after: int) -> B2GaveUp:
+    """Return the error that stops b2sdk's retries of an attempt not sent to B2."""
+    return B2GaveUp(why, retry_after)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Return whether B2 answered 5xx past b2sdk's retries (reachable, but failing)."""
+    if isinstance(exc, MaxRetriesExceeded) and exc.exception_info_list:
+        return is_busy(exc.exception_info_list[-1])
+    return isinstance(exc, ServiceError)
+
+
 @contextmanager
-def translate_errors(name: str) -> Iterator[None]:
+def translate_errors(name: str, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
     """Turn b2sdk's exceptions about ``name`` into ours (the one place that does).
 
     Unlike ``raise ... from exc`` elsewhere, our exception keeps no b2sdk exception as its cause or
@@ -60,12 +89,15 @@ def translate_errors(name: str) -> Iterator[None]:
     ``authorize_account(realm, application_key_id, application_key)``, its re-authorization), and
     Django's DEBUG page and error trackers show the locals of every chained exception's frames.
     Our message names b2sdk's class and B2's status and code instead (:func:`describe`).
+    ``on_busy`` is told when B2 answered 5xx past retries (the account's circuit).
     """
     error: B2StorageError | None = None
     try:
         yield
     except B2Error as exc:
         error = translate(name, exc)
+        if on_busy is not None and is_busy(exc):
+            on_busy()
     if error is not None:
         raise_alone(error)
 
@@ -83,6 +115,10 @@ def translate(name: str, exc: B2Error) -> B2StorageError:
         return B2ConfigurationError(
             f"The B2 bucket {name!r} does not exist (set the 'create_bucket' option to create it)."
         )
+    if isinstance(exc, B2GaveUp):
+        error = B2Unavailable(f"B2 is unavailable for {name!r}: {exc.args[0]}; not asked.")
+        error.retry_after = int(exc.retry_after_seconds)
+        return error
     if isinstance(exc, UNAVAILABLE):
         error = B2Unavailable(
             f"B2 could not be reached while handling {name!r} (b2sdk {describe(exc)})."
