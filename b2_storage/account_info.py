@@ -24,8 +24,10 @@ from typing import Any
 
 from b2sdk.v2 import AbstractAccountInfo, InMemoryAccountInfo, SqliteAccountInfo, UrlPoolAccountInfo
 from b2sdk.v2.exception import MissingAccountData
-from django.core.cache import InvalidCacheBackendError, caches
+from django.core.cache import InvalidCacheBackendError
 from django.views.decorators.debug import sensitive_variables
+
+from .shared_cache import shared_cache
 
 logger = logging.getLogger(__name__)
 ENTRY_TIMEOUT = 23 * 3600  # B2's account tokens live 24 hours
@@ -74,7 +76,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     @sensitive_variables("entry")  # the account's auth token
     def _read(self) -> dict[str, Any]:
         try:
-            entry = caches[self._cache_alias].get(self._entry)
+            entry = shared_cache(self._cache_alias).get(self._entry)
         except Exception as exc:  # the cache server is down: carry on with this process's copy
             cache_failed(self._cache_alias, exc)
             entry = self._local
@@ -86,7 +88,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
     def _write(self, entry: dict[str, Any]) -> None:
         self._local = entry
         try:
-            caches[self._cache_alias].set(self._entry, entry, ENTRY_TIMEOUT)
+            shared_cache(self._cache_alias).set(self._entry, entry, ENTRY_TIMEOUT)
         except Exception as exc:  # the cache server is down: this process's copy still serves
             cache_failed(self._cache_alias, exc)
 
@@ -98,7 +100,7 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         super().clear()
         self._local = None
         with contextlib.suppress(Exception):
-            caches[self._cache_alias].delete(self._entry)
+            shared_cache(self._cache_alias).delete(self._entry)
 
     @sensitive_variables("auth_token", "application_key", "entry")
     def _set_auth_data(

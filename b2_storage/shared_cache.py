@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache, InvalidCacheBackendError, caches
 from django.core.signals import setting_changed
 
 _lock = threading.Lock()
@@ -27,6 +27,8 @@ def shared_cache(alias: str) -> BaseCache:
         with _lock:
             cache = _shared.get(alias)
             if cache is None:
+                if alias not in caches.settings:
+                    raise InvalidCacheBackendError(f"The cache {alias!r} is not in CACHES.")
                 cache = _shared[alias] = caches.create_connection(alias)
     return cache
 
