@@ -35,6 +35,7 @@ class ByteEndpoints:
     rfile: io.BufferedIOBase
     connection: socket.socket
     close_connection: bool
+    cut_after: int | None  # a fault: send only this many bytes of a download's body, then close
 
     if TYPE_CHECKING:  # provided by the request handler this class is mixed into
 
@@ -133,10 +134,14 @@ class ByteEndpoints:
         if self.command == "HEAD" or row.size == 0:
             return
         first, last = byte_range if byte_range is not None else (0, row.size - 1)
-        offset = 0
+        offset, budget = 0, self.cut_after
         for blob, size in row.segments:
             start, end = max(first, offset), min(last, offset + size - 1)
-            if start <= end:
+            count = end - start + 1 if budget is None else min(end - start + 1, budget)
+            if count > 0:
                 with open(self.server.files.store.blob_path(blob), "rb") as source:
-                    self.connection.sendfile(source, start - offset, end - start + 1)
+                    self.connection.sendfile(source, start - offset, count)
+                budget = None if budget is None else budget - count
             offset += size
+        if self.cut_after is not None:
+            self.close_connection = True  # the client gets fewer bytes than Content-Length said

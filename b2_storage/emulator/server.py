@@ -6,14 +6,17 @@ computed, and a download goes from the blob files to the socket with ``sendfile`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import socket
 import sys
+import threading
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .api import HANDLERS, KNOWN, UNKNOWN, refused_endpoint
@@ -21,7 +24,7 @@ from .calls import Call
 from .endpoints import ByteEndpoints
 from .engine import Engine
 from .errors import B2Error, bad_request, not_implemented
-from .faults import Faults
+from .faults import CODES, Fault, Faults
 from .files import FileEngine
 
 logger = logging.getLogger(__name__)
@@ -43,7 +46,31 @@ class B2HTTPServer(ThreadingHTTPServer):
         self.files = FileEngine(engine)
         self.faults = faults
         self.calls: Counter[str] = Counter()
+        self._live_lock = threading.Lock()
+        self._live: dict[socket.socket, threading.Thread] = {}
+        self.closed = False
         super().__init__(address, B2RequestHandler)
+
+    def track(self, connection: socket.socket, *, alive: bool) -> None:
+        """Note a connection (and the thread serving it) as open, or as closed."""
+        with self._live_lock:
+            if alive:
+                self._live[connection] = threading.current_thread()
+            else:
+                self._live.pop(connection, None)
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Close every open connection, as a B2 going down would, and wait (up to ``timeout``
+        seconds each) for the threads serving them, so that none uses the store afterwards."""
+        self.closed = True  # a call that arrives now is dropped unanswered
+        with self._live_lock:
+            live = list(self._live.items())
+        for connection, _thread in live:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for _connection, thread in live:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet when a client drops its connection (browsers do, after a seek)."""
@@ -65,9 +92,23 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
     server: B2HTTPServer
     server_version = "LocalB2"
 
+    cut_after: int | None = None  # a fault's limit on the bytes of this call's body
+    _on_answer: tuple[Callable[[], None], ...] = ()  # triggers run just before answering
+
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, alive=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, alive=False)
+        super().finish()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        actions, self._on_answer = self._on_answer, ()
+        for action in actions:  # after the call was handled, before the client hears of it
+            action()
+        super().send_response(code, message)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         message = SECRET_IN_QUERY.sub(r"\1=<hidden>", format % args)
@@ -95,6 +136,7 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
         self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
         segments = parts.path.split("/")
         self.api_name = UNKNOWN
+        self.cut_after, self._on_answer = None, ()
         streamed = len(segments) >= 4 and segments[3] in UPLOADS
         try:
             # HTTP/1.1 keep-alive: a body must be read before answering, or the connection
@@ -130,16 +172,43 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
 
     def _inject_faults(self) -> None:
         self.server.calls[self.api_name] += 1
-        fault = self.server.faults.take(self.api_name)
-        if fault is None:
+        faults = self.server.faults
+        for trigger in faults.fired(self.api_name):
+            if trigger.on_answer:
+                self._on_answer += (trigger.action,)
+            else:
+                trigger.action()
+        if self.server.closed:  # an action stopped the server: this call goes unanswered
+            self._drop()
+        fault = faults.take(self.api_name, body=self.command != "HEAD")
+        if fault is not None:
+            self._apply(fault)
+
+    def _apply(self, fault: Fault) -> None:
+        if fault.cut_after is not None and self.api_name in UPLOADS:
+            # Read part of the upload's body, then go away without answering.
+            length = self.headers.get("Content-Length") or "0"
+            wanted = min(fault.cut_after, int(length) if length.isdigit() else 0)
+            while wanted > 0:
+                chunk = self.rfile.read(min(wanted, 1 << 16))
+                if not chunk:
+                    break
+                wanted -= len(chunk)
+            self._drop()
+        if fault.cut_after is not None:
+            self.cut_after = fault.cut_after  # the download path sends this much of the body
             return
         if fault.drop:
-            self.close_connection = True
+            self._drop()
+        headers = {"Retry-After": str(fault.retry_after)} if fault.status in (429, 503) else {}
+        message = "Injected fault from LocalB2"
+        raise B2Error(fault.status, CODES[fault.status], message, headers=headers)
+
+    def _drop(self) -> NoReturn:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-            raise ConnectionAbortedError(self.api_name)
-        code = "too_many_requests" if fault.status == 429 else "service_unavailable"
-        headers = {"Retry-After": str(fault.retry_after)}
-        raise B2Error(fault.status, code, "Injected fault from LocalB2", headers=headers)
+        raise ConnectionAbortedError(self.api_name)
 
     def _api(self, version: str, name: str, rest: list[str]) -> None:
         if name == "b2_authorize_account":
@@ -178,6 +247,7 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
             if not isinstance(params, dict):
                 raise bad_request("The request body must be a JSON object")
         server = self.server
+        server.faults.shorten(self.api_name, params)
         token = self.headers.get("Authorization")
         return Call(version, params, token, server.base_url, server.engine, server.files)
 
