@@ -6,12 +6,13 @@ handler in :mod:`.server`).
 from __future__ import annotations
 
 import base64
+import contextlib
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from .accounts import key_of, now_ms
 from .calls import Call
-from .errors import B2Error, bad_request, unauthorized
+from .errors import B2Error, bad_request, not_found, unauthorized
 from .keys import Key
 from .refusals import refuse_headers
 from .rows import FileRow
@@ -125,23 +126,35 @@ class ByteEndpoints:
         )
         self._send_file(row, overrides)
 
+    def _blob(self, blob: str) -> str:
+        return str(self.server.files.store.blob_path(blob))
+
     def _send_file(self, row: FileRow, overrides: dict[str, str]) -> None:
         byte_range = parse_range(self.headers.get("Range"), row.size)
-        self.send_response(206 if byte_range is not None else 200)
-        for header, value in download_headers(row, overrides, byte_range):
-            self.send_header(header, value)
-        self.end_headers()
-        if self.command == "HEAD" or row.size == 0:
-            return
-        first, last = byte_range if byte_range is not None else (0, row.size - 1)
-        offset, budget = 0, self.cut_after
-        for blob, size in row.segments:
-            start, end = max(first, offset), min(last, offset + size - 1)
-            count = end - start + 1 if budget is None else min(end - start + 1, budget)
-            if count > 0:
-                with open(self.server.files.store.blob_path(blob), "rb") as source:
+        with contextlib.ExitStack() as stack:
+            # Open every blob before answering: a version deleted since it was looked up is
+            # "not present" (404), never a 500 or headers followed by no body. Once open, its
+            # bytes stay readable whatever happens to the file.
+            try:
+                sources = [
+                    stack.enter_context(open(self._blob(blob), "rb")) for blob, _ in row.segments
+                ]
+            except FileNotFoundError:
+                raise not_found(f"File not present: {row.name}") from None
+            self.send_response(206 if byte_range is not None else 200)
+            for header, value in download_headers(row, overrides, byte_range):
+                self.send_header(header, value)
+            self.end_headers()
+            if self.command == "HEAD" or row.size == 0:
+                return
+            first, last = byte_range if byte_range is not None else (0, row.size - 1)
+            offset, budget = 0, self.cut_after
+            for source, (_blob, size) in zip(sources, row.segments, strict=True):
+                start, end = max(first, offset), min(last, offset + size - 1)
+                count = end - start + 1 if budget is None else min(end - start + 1, budget)
+                if count > 0:
                     self.connection.sendfile(source, start - offset, count)
-                budget = None if budget is None else budget - count
-            offset += size
+                    budget = None if budget is None else budget - count
+                offset += size
         if self.cut_after is not None:
             self.close_connection = True  # the client gets fewer bytes than Content-Length said

@@ -242,7 +242,7 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
         if self.command == "POST":
             try:
                 params = json.loads(self.body or b"{}")
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
                 raise bad_request("The request body is not valid JSON") from None
             if not isinstance(params, dict):
                 raise bad_request("The request body must be a JSON object")
