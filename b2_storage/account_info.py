@@ -16,7 +16,7 @@ reports (when ``DEBUG`` is off) hide those locals; with ``DEBUG`` on, Django sho
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -57,7 +57,7 @@ def cache_failed(alias: str, exc: Exception) -> None:
 
 
 class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
-    """Account info in a Django cache, keyed by realm and key id; the key itself stays here."""
+    """Account info in a Django cache, keyed by realm, key id and key; the key stays here."""
 
     @sensitive_variables("key")
     def __init__(self, cache_alias: str, realm: str, key_id: str, key: str) -> None:
@@ -66,7 +66,9 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
         self._realm = realm
         self._key_id = key_id
         self._key = key
-        digest = hashlib.sha256(f"{realm}\0{key_id}".encode()).hexdigest()[:24]
+        # Keyed by the key too (an HMAC: the key never leaves this process), so a wrong or
+        # revoked key never rides on the token that the right key earned.
+        digest = hmac.new(key.encode(), f"{realm}\0{key_id}".encode(), "sha256").hexdigest()[:32]
         self._entry = f"b2_storage:account:{digest}"
         self._local: dict[str, Any] | None = None  # used only while the cache is down
 
