@@ -7,6 +7,7 @@ objects become our frozen dataclasses (:mod:`.meta`) before they leave this modu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
@@ -146,11 +147,14 @@ class B2Client:
         return self.call(name, collect)
 
     def open_range(
-        self, name: str, start: int, end: int, chunk: int
+        self, name: str, start: int, end: int, chunk: int, file_id: str | None = None
     ) -> tuple[Iterator[bytes], Any]:
-        """Start a download of bytes ``start..end`` (inclusive); return its chunks and response."""
+        """Start a download of bytes ``start..end`` (inclusive) of ``name``'s latest version
+        or of version ``file_id`` (whatever was saved since); return its chunks and response."""
 
         def start_download() -> Any:
+            if file_id:
+                return self.api.download_file_by_id(file_id, range_=(start, end))
             return self.bucket.download_file_by_name(name, range_=(start, end))
 
         downloaded = self.call(name, start_download)
@@ -232,8 +236,8 @@ class B2Client:
         """Delete every version of ``name`` (a deleted file stays deleted); return how many."""
         versions = self.versions(name)
         for version in versions:
-            file_id = version.file_id
-            self.call(name, partial(self.api.delete_file_version, file_id, name))
+            with contextlib.suppress(B2FileNotFound):  # another delete got there first
+                self.call(name, partial(self.api.delete_file_version, version.file_id, name))
         return len(versions)
 
     # -- URLs ----------------------------------------------------------------------------
@@ -252,8 +256,7 @@ class B2Client:
         base = self._file_url_base
         return None if base is None else f"{base}{quote(name)}"
 
-    def known_public(self) -> bool:
-        """Return whether the bucket is known (without I/O) to be allPublic."""
+    def known_public(self) -> bool:  # without I/O
         return self._bucket is not None and self._bucket.type_ == "allPublic"
 
     def is_public(self) -> bool:
@@ -271,8 +274,7 @@ class B2Client:
         return self.call(prefix, lambda: self._raw_download_authorization(body),
                          budget=self.config.link_timeout)  # fmt: skip
 
-    def key_name_prefix(self) -> str:
-        """Return the name prefix the application key is limited to ("" when it is not)."""
+    def key_name_prefix(self) -> str:  # the name prefix the key is limited to, or ""
         allowed = self.call("", lambda: self.api.account_info.get_allowed())
         return str((allowed or {}).get("namePrefix") or "")
 
@@ -281,9 +283,7 @@ class B2Client:
         (``name`` itself first when it exists): one ``b2_list_file_names`` call."""
 
         def listed() -> list[str]:
-            answer = self.api.session.list_file_names(
-                self.bucket.id_, start_file_name=name, max_file_count=count, prefix=name
-            )
+            answer = self.api.session.list_file_names(self.bucket.id_, name, count, name)
             return [str(entry["fileName"]) for entry in answer.get("files", [])]
 
         return self.call(name, listed, budget=self.config.link_timeout)

@@ -126,7 +126,7 @@ class RangedReader(io.BufferedIOBase):
     def _fetch(self) -> None:
         if self._chunks is None:
             self._chunks, self._response = self._storage._open_range(
-                self._name, self._next, self._size - 1, CHUNK
+                self._name, self._next, self._size - 1, CHUNK, self._file_id
             )
             try:
                 check_version(self._name, self._file_id, self._response)

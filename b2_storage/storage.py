@@ -128,9 +128,9 @@ class B2Storage(B2Addressing, Storage):
         return B2File(name, self, mode, meta=self._require(name, fresh=True))
 
     def _open_range(
-        self, name: str, start: int, end: int, chunk: int
+        self, name: str, start: int, end: int, chunk: int, file_id: str | None = None
     ) -> tuple[Iterator[bytes], Any]:
-        return self.client.open_range(self.b2_name(name), start, end, chunk)
+        return self.client.open_range(self.b2_name(name), start, end, chunk, file_id)
 
     def _save(self, name: str, content: File[Any]) -> str:
         self._save_file(name, content)

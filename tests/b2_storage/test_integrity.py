@@ -223,7 +223,8 @@ class _Forward(BaseHTTPRequestHandler):
         answer, data = self._ask_upstream()
         headers = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_HEADERS}
         cut = None
-        if self.path.startswith("/file/") and self.command == "GET":
+        downloads = self.path.startswith("/file/") or "/b2_download_file_by_id" in self.path
+        if downloads and self.command == "GET":
             cut, self.server.cut = self.server.cut, None
         # HEAD's is the file's; an authorization's body was rewritten: its length is ours.
         headers["Content-Length"] = str(len(data))

@@ -18,7 +18,7 @@ from b2_storage.emulator import LocalB2
 
 from .conftest import PART, MakeStorage, leftovers, payload
 
-DOWNLOAD = "b2_download_file_by_name"
+DOWNLOAD = "b2_download_file_by_id"  # a reader downloads the version it opened, by id
 SMALL = payload(3000)
 LARGE = payload(2 * PART + 123)
 
