@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -22,9 +22,7 @@ class FileTables:
     """Queries of the ``files`` and ``parts`` tables."""
 
     lock: threading.RLock
-
-    def _run(self, sql: str, *params: Any) -> Result:
-        raise NotImplementedError
+    _run: Callable[..., Result]  # the Store's: run one statement under its lock
 
     # -- files ---------------------------------------------------------------------------
     def insert_file(self, row: FileRow) -> FileRow:
