@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+from django.test import Client
 from freezegun import freeze_time
 
 from b2_access import LoggedInStorage, SignedB2Storage
@@ -209,3 +210,20 @@ def test_a_scopes_token_is_never_handed_out_as_one_files(
 
     response = view(rf.get("/one/"))
     assert response.status_code == 403 and response["X-B2-Access"] == "unsealed"
+
+
+@pytest.mark.django_db
+def test_bucket_scope_stays_inside_the_storage_location(
+    make_storage: MakeStorage, user: Any, b2_server: LocalB2
+) -> None:
+    public = make_storage(location="public", scope="bucket")
+    private = make_storage(location="private")
+    put(public, "a.txt", b"public")
+    put(private, "secret.txt", b"secret")
+    client = Client()
+    client.force_login(user)
+    location = client.get(public.url("a.txt"))["Location"]
+    token = parse_qs(urlsplit(location).query)["Authorization"][0]
+    other = location.split("/file/")[0] + f"/file/{private.config.bucket}/private/secret.txt"
+    assert requests.get(other, params={"Authorization": token}, timeout=10).status_code == 401
+    assert requests.get(location, timeout=10).content == b"public"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, unquote
@@ -10,11 +11,12 @@ from urllib.parse import quote, unquote
 import pytest
 from freezegun import freeze_time
 
-from b2_access import InvalidToken, SignedB2Storage, TokenExpired
+from b2_access import InvalidToken, PublicStorage, SignedB2Storage, TokenExpired
 from b2_access.resolver import DownloadResolver
 from b2_access.signing import Grant, UrlSigner
+from b2_storage.emulator import LocalB2
 
-from .conftest import put
+from .conftest import MakeStorage, put
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 GRANT = Grant(
@@ -172,3 +174,25 @@ def test_repr_hides_keys() -> None:
     assert "secret" not in repr(UrlSigner(["secret-key"]))
     with pytest.raises(ValueError):
         UrlSigner([])
+
+
+@pytest.mark.django_db
+def test_public_url_makes_no_b2_call_and_goes_direct_once_known(
+    b2_server: LocalB2, make_storage: MakeStorage
+) -> None:
+    bucket = f"pub-{threading.get_ident() % 10**8:08d}-x"
+    b2_server.create_bucket(bucket, "allPublic")
+    fresh = PublicStorage(**b2_server.storage_options(bucket))
+    b2_server.reset_calls()
+    assert fresh.url("avatar.png").startswith("/b2/")  # not known yet: a signed link
+    assert dict(b2_server.calls) == {}
+    put(fresh, "avatar.png", b"png")  # any B2 operation tells us the bucket's type
+    assert fresh.url("avatar.png").startswith(b2_server.realm)
+
+
+@pytest.mark.parametrize("expires", [0, -5, 604801])
+def test_signed_url_refuses_lifetimes_b2_would_not_honour(
+    storage: SignedB2Storage, expires: int
+) -> None:
+    with pytest.raises(ValueError, match="expires"):
+        storage.signed_url("x.txt", expires=expires)

@@ -12,13 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.cache import caches
-from django.test import Client
+from django.test import Client, override_settings
 from freezegun import freeze_time
 
 from b2_access import PublicStorage, SignedB2Storage
 from b2_access.authorize import DownloadAuthorizer
-from b2_access.conf import get_access_settings
+from b2_access.conf import get_access_settings, parse_access_settings
 from b2_access.resolver import shared_authorizer
+from b2_access.signing import Grant
 from b2_storage import B2Storage
 from b2_storage.emulator import LocalB2
 from b2_storage.tokens import TokenRequest
@@ -278,3 +279,40 @@ def test_b2storage_url_and_signed_links_share_one_token_cache(
     client.force_login(user)
     assert location(client, signed.url(name)) == direct
     assert b2_server.calls[AUTH] == 1
+
+
+@pytest.mark.django_db
+def test_a_small_token_cache_under_many_threads_never_fails(storage: SignedB2Storage) -> None:
+    names = [put(storage, f"many/{i}.txt", b"x") for i in range(24)]
+    authorizer = DownloadAuthorizer(parse_access_settings({"local_cache_size": 4, "cache": None}))
+    errors: list[BaseException] = []
+
+    def run(offset: int) -> None:
+        try:
+            for _round in range(6):
+                for name in names[offset:] + names[:offset]:
+                    authorizer.url(storage, Grant(storage.fingerprint, name, "logged_in", 60))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i * 3,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.django_db
+def test_a_shared_cache_that_is_down_still_redirects(storage: SignedB2Storage, user: Any) -> None:
+    put(storage, "down/a.txt", b"down but fine")
+    caches = {
+        "default": {"BACKEND": "tests.broken_cache.DownCache"},
+        "b2": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "b2"},
+    }
+    with override_settings(CACHES=caches, SESSION_ENGINE="django.contrib.sessions.backends.db"):
+        client = Client()
+        client.force_login(user)
+        response = client.get(storage.url("down/a.txt"))
+    assert response.status_code == 302
+    assert requests.get(response["Location"], timeout=10).content == b"down but fine"
