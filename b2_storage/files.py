@@ -12,17 +12,29 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.core.files.base import File
 
+from .config import StorageConfig
 from .integrity import WholeFileCheck, check_version, incomplete
 from .meta import FileMeta
 
-if TYPE_CHECKING:
-    from .storage import B2Storage
-
 CHUNK = 1024 * 1024
+
+
+class FileStore(Protocol):
+    """What a ``B2File`` needs of its storage (``B2Storage`` provides it)."""
+
+    config: StorageConfig
+
+    def _require(self, name: str, *, fresh: bool = False) -> FileMeta: ...
+
+    def _open_range(
+        self, name: str, start: int, end: int, chunk: int, file_id: str | None = None
+    ) -> tuple[Iterator[bytes], Any]: ...
+
+    def _save_file(self, name: str, content: File[Any]) -> None: ...
 
 
 class RangedReader(io.BufferedIOBase):
@@ -33,7 +45,7 @@ class RangedReader(io.BufferedIOBase):
     download that breaks off, or serves another version, raises; no short read is returned.
     """
 
-    def __init__(self, storage: B2Storage, name: str, meta: FileMeta) -> None:
+    def __init__(self, storage: FileStore, name: str, meta: FileMeta) -> None:
         super().__init__()
         self._storage = storage
         self._name = name
@@ -183,7 +195,7 @@ class B2File(File):  # type: ignore[type-arg]
     name: str
 
     def __init__(
-        self, name: str, storage: B2Storage, mode: str = "rb", *, meta: FileMeta | None = None
+        self, name: str, storage: FileStore, mode: str = "rb", *, meta: FileMeta | None = None
     ) -> None:
         check_mode(mode)
         self.name = name
