@@ -21,6 +21,7 @@ from django.urls import get_script_prefix
 
 from b2_storage import B2Storage
 from b2_storage.exceptions import B2ConfigurationError
+from b2_storage.storage import recorded_as
 
 from .conf import MAX_B2_SECONDS, current_signer, get_access_settings
 from .signing import Grant
@@ -71,11 +72,11 @@ class AccessOptions:
                    options.get("scope", "file"))  # fmt: skip
 
 
+@recorded_as("b2_access.SignedB2Storage")
 class SignedB2Storage(B2Storage):
     """A B2 storage whose ``url()`` is a signed, expiring link checked against a tier."""
 
     options_kind = "SignedB2Storage"
-    deconstruct_path = "b2_access.SignedB2Storage"
     default_tier = "logged_in"
 
     def __init__(self, **options: Any) -> None:
@@ -174,27 +175,27 @@ class SignedB2Storage(B2Storage):
         return bool(self.config.cdn_url) or self.known_public()
 
 
+@recorded_as("b2_access.PublicStorage")
 class PublicStorage(SignedB2Storage):
     """A signed storage for the ``public`` tier: anyone may follow its links."""
 
     options_kind = "PublicStorage"
-    deconstruct_path = "b2_access.PublicStorage"
     default_tier = "public"
 
 
+@recorded_as("b2_access.LoggedInStorage")
 class LoggedInStorage(SignedB2Storage):
     """A signed storage for the ``logged_in`` tier: active, authenticated users."""
 
     options_kind = "LoggedInStorage"
-    deconstruct_path = "b2_access.LoggedInStorage"
     default_tier = "logged_in"
 
 
+@recorded_as("b2_access.StaffStorage")
 class StaffStorage(SignedB2Storage):
     """A signed storage for the ``staff`` tier: active staff users."""
 
     options_kind = "StaffStorage"
-    deconstruct_path = "b2_access.StaffStorage"
     default_tier = "staff"
 
 

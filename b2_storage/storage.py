@@ -6,10 +6,10 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from cachetools import TTLCache
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import Storage
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 
 from .addressing import B2Addressing
 from .client import B2Client
@@ -30,8 +31,32 @@ from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekabl
 from .tokens import TokenPolicy
 
 NAME_ATTEMPTS = 5
+SECRETS = ("application_key", "application_key_id")
+S = TypeVar("S", bound="B2Storage")
 
 
+def recorded_as(path: str) -> Callable[[type[S]], type[S]]:
+    """Return Django's ``@deconstructible(path=path)`` (what migrations import: never a private
+    module; a project's subclass is recorded under its own name) that leaves out the
+    credentials ``B2_STORAGE`` holds, so a test server's key never lands in a migration."""
+
+    def decorate(klass: type[S]) -> type[S]:
+        klass = deconstructible(path=path)(klass)
+        as_given = klass.deconstruct
+
+        def deconstruct(self: S) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+            name, args, kwargs = as_given(self)
+            shared = getattr(settings, "B2_STORAGE", {})
+            kept = {k: v for k, v in kwargs.items() if k not in SECRETS or shared.get(k) != v}
+            return name, tuple(args), kept
+
+        klass.deconstruct = deconstruct  # type: ignore[method-assign,assignment]
+        return klass
+
+    return decorate
+
+
+@recorded_as("b2_storage.B2Storage")
 class B2Storage(B2Addressing, Storage):
     """A Django storage that keeps files in a Backblaze B2 bucket.
 
@@ -41,13 +66,10 @@ class B2Storage(B2Addressing, Storage):
     """
 
     options_kind = "B2Storage"
-    deconstruct_path = "b2_storage.B2Storage"  # what migrations import: never a private module
-    _given_options: dict[str, Any]
 
-    def __new__(cls, *args: Any, **options: Any) -> Any:
-        instance = super().__new__(cls)
-        instance._given_options = dict(options)  # for deconstruct(), as given (not merged)
-        return instance
+    if TYPE_CHECKING:  # set by @recorded_as (Django's @deconstructible)
+
+        def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]: ...
 
     def __init__(self, **options: Any) -> None:
         self.config = StorageConfig.from_options(options, kind=self.options_kind)
@@ -68,18 +90,6 @@ class B2Storage(B2Addressing, Storage):
     def __repr__(self) -> str:
         config = self.config
         return f"{type(self).__name__}(bucket={config.bucket!r}, location={config.location!r})"
-
-    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-        """Return what migrations record, leaving out credentials that ``B2_STORAGE`` holds
-        (so a storage built from a test server's options keeps its key out of migrations)."""
-        kwargs = dict(self._given_options)
-        defaults = getattr(settings, "B2_STORAGE", {})
-        for secret in ("application_key", "application_key_id"):
-            if secret in kwargs and defaults.get(secret) == kwargs[secret]:
-                del kwargs[secret]
-        cls = type(self)  # a project's subclass is recorded under its own name
-        path = cls.__dict__.get("deconstruct_path") or f"{cls.__module__}.{cls.__qualname__}"
-        return path, (), kwargs
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -77,6 +77,19 @@ def test_deconstruct(b2: LocalB2, bucket: str) -> None:
     assert (path, args, kwargs) == ("b2_storage.B2Storage", (), options)
 
 
+class ProjectStorage(B2Storage):
+    """A project's own subclass: migrations import it from its own module."""
+
+
+def test_deconstruct_records_each_class_under_its_public_path(b2: LocalB2, bucket: str) -> None:
+    from b2_access import LoggedInStorage
+
+    options = b2.storage_options(bucket, location="media")
+    assert ProjectStorage(**options).deconstruct()[0] == f"{__name__}.ProjectStorage"
+    assert LoggedInStorage(**options).deconstruct()[0] == "b2_access.LoggedInStorage"
+    assert LoggedInStorage(**options).deconstruct()[2] == options  # as given, not merged
+
+
 def test_equality(make_storage: MakeStorage, tmp_path: Any) -> None:
     storage = make_storage(location="media")
     assert storage == make_storage(location="media")
