@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .errors import B2Error, bad_request, unauthorized
+from .errors import bad_request, unauthorized
 from .keys import ACCOUNT_CAPABILITIES, CAPABILITIES, Key, check_capabilities
 from .rows import KeyRow
 from .store import Store
@@ -124,7 +124,7 @@ class Accounts:
             raise bad_request("bucketIds must name at least one bucket")
         for bucket_id in bucket_ids:
             if self.store.bucket_by(bucket_id=bucket_id) is None:
-                raise B2Error(400, "bad_bucket_id", f"Invalid bucketId: {bucket_id}")
+                raise bad_request(f"Invalid bucketId: {bucket_id}", "bad_bucket_id")
         account_level = sorted(set(capabilities) & ACCOUNT_CAPABILITIES)
         if account_level:
             raise bad_request(f"A key restricted to buckets cannot have {', '.join(account_level)}")

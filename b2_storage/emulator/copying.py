@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from .errors import B2Error, bad_request, not_found
+from .errors import bad_request, not_found
 from .files import CHUNK
 from .rows import FileRow
 from .store import Store
@@ -41,7 +41,7 @@ def copy_blob(store: Store, row: FileRow, first: int, last: int) -> tuple[str, i
     size = max(0, last - first + 1)
     if size > MAX_COPY_BYTES:
         # b2sdk parses this message to learn the size (CopySourceTooBig).
-        raise B2Error(400, "source_too_large", f"Copy source too big: {size}")
+        raise bad_request(f"Copy source too big: {size}", "source_too_large")
     blob, path = store.new_blob()
     digest = hashlib.sha1()
     try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .accounts import key_of, now_ms
 from .calls import Call
-from .errors import B2Error, bad_request, not_found, unauthorized
+from .errors import bad_request, not_found, unauthorized
 from .keys import Key
 from .refusals import refuse_headers
 from .rows import FileRow
@@ -117,7 +117,7 @@ class ByteEndpoints:
             raise bad_request("Missing required parameter: fileId")
         row = files.version(file_id)
         if row.action != "upload":
-            raise B2Error(404, "not_found", f"File not present: {file_id}")
+            raise not_found(f"File not present: {file_id}")
         bucket = engine.bucket(row.bucket_id)
         refuse_headers(self.headers)
         token = self.headers.get("Authorization") or self.query.get("Authorization")

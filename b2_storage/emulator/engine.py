@@ -11,7 +11,7 @@ import secrets
 import threading
 
 from .accounts import Accounts, Settings, TokenClock, now_ms
-from .errors import B2Error, bad_request
+from .errors import B2Error, bad_request, not_found
 from .keys import Key
 from .rows import BucketRow
 from .store import Store
@@ -59,8 +59,8 @@ class Engine(Accounts):
         bucket = self.store.bucket_by(bucket_id=bucket_id, name=name)
         if bucket is None:
             if bucket_id is not None:
-                raise B2Error(400, "bad_bucket_id", f"Invalid bucketId: {bucket_id}")
-            raise B2Error(404, "not_found", f"Bucket does not exist: {name}")
+                raise bad_request(f"Invalid bucketId: {bucket_id}", "bad_bucket_id")
+            raise not_found(f"Bucket does not exist: {name}")
         return bucket
 
     def create_bucket(

@@ -14,7 +14,7 @@ from typing import BinaryIO, Protocol
 
 from ..names import b2_name_problem
 from .engine import Engine, now_ms
-from .errors import B2Error, bad_request, not_found
+from .errors import bad_request, not_found
 from .fileinfo import check_header_value, check_info
 from .rows import FileRow, PartRow
 
@@ -40,7 +40,7 @@ def check_name(name: str) -> str:
     """Return ``name`` if B2 accepts it as a file name, else raise B2's 400."""
     problem = b2_name_problem(name)
     if problem is not None:
-        raise B2Error(400, "bad_request", f"Bad file name: {problem}")
+        raise bad_request(f"Bad file name: {problem}")
     return name
 
 
@@ -128,7 +128,7 @@ class FileEngine:
         """Hide ``name``: add a hide marker as its newest version."""
         latest = self.store.latest_version(bucket_id, check_name(name))
         if latest is None:
-            raise B2Error(400, "no_such_file", f"File not present: {name}")
+            raise bad_request(f"File not present: {name}", "no_such_file")
         if latest.action == "hide":
             return latest
         row = FileRow(0, self.new_file_id(bucket_id), bucket_id, name, "hide", 0, "none", "",
@@ -147,7 +147,7 @@ class FileEngine:
         with self.store.lock:
             row = self.store.file_by_id(file_id)
             if row is None or row.name != name:
-                raise B2Error(400, "file_not_present", f"File not present: {name} {file_id}")
+                raise bad_request(f"File not present: {name} {file_id}", "file_not_present")
             self.store.delete_file(file_id)
             parts = self.store.parts(file_id)
             self.store.delete_parts(file_id)

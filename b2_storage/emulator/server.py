@@ -23,7 +23,7 @@ from .api import HANDLERS, KNOWN, UNKNOWN, refused_endpoint
 from .calls import Call
 from .endpoints import ByteEndpoints
 from .engine import Engine
-from .errors import B2Error, bad_request, not_implemented
+from .errors import B2Error, bad_request, not_found, not_implemented
 from .faults import CODES, Fault, Faults
 from .files import FileEngine
 
@@ -161,7 +161,7 @@ class B2RequestHandler(ByteEndpoints, BaseHTTPRequestHandler):
                     )
                 self._api(segments[2], segments[3], segments[4:])
             else:
-                raise B2Error(404, "not_found", f"Nothing here: {parts.path}")
+                raise not_found(f"Nothing here: {parts.path}")
         except B2Error as error:
             self._send_error(error)
         except ConnectionError:
