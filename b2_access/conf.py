@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from b2_storage.options import check_fields
 from b2_storage.tokens import TokenPolicy
 
 from .signing import UrlSigner
@@ -54,26 +55,12 @@ class AccessSettings:
         )
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "url_prefix": (str,), "expires": (int,), "token_lifetime": (int,), "min_remaining": (int,),
-    "cache": (str, type(None)), "local_cache_size": (int,), "login_url": (str, type(None)),
-    "salt": (str,), "legacy": (dict,),
-}  # fmt: skip
-
-
 def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
     """Return ``raw`` (a ``B2_ACCESS`` dict) validated, or raise ``ImproperlyConfigured``."""
-    known = {f.name for f in fields(AccessSettings)}
-    for key, value in raw.items():
-        if key not in known:
-            raise ImproperlyConfigured(
-                f"Unknown B2_ACCESS key {key!r}; expected one of {', '.join(sorted(known))}."
-            )
-        if not isinstance(value, _TYPES[key]) or (isinstance(value, bool) and key != "cache"):
-            names = " or ".join(t.__name__ for t in _TYPES[key])
-            raise ImproperlyConfigured(
-                f"B2_ACCESS[{key!r}] must be {names}, got {type(value).__name__}."
-            )
+    check_fields(
+        AccessSettings, raw, named=lambda key: f"B2_ACCESS[{key!r}]", error=ImproperlyConfigured,
+        what="B2_ACCESS key",
+    )  # fmt: skip
     if "legacy" in raw:
         raw = {**raw, "legacy": _legacy_aliases(raw["legacy"])}
     conf = AccessSettings(**raw)

@@ -21,6 +21,7 @@ from django.urls import get_script_prefix
 
 from b2_storage import B2Storage
 from b2_storage.exceptions import B2ConfigurationError
+from b2_storage.options import check_fields
 from b2_storage.storage import recorded_as
 
 from .conf import MAX_B2_SECONDS, current_signer, get_access_settings
@@ -51,16 +52,10 @@ class AccessOptions:
     @classmethod
     def parse(cls, options: dict[str, Any], default_tier: str, kind: str) -> AccessOptions:
         """Validate the access options of a signed storage."""
-        expected = {"tier": str, "expires": int, "attachment": bool, "scope": str}
-        for key, value in options.items():
-            kind_ok = isinstance(value, expected[key]) and not (
-                key != "attachment" and isinstance(value, bool)
-            )
-            if not kind_ok:
-                raise B2ConfigurationError(
-                    f"{kind} option {key!r} must be {expected[key].__name__}, "
-                    f"got {type(value).__name__}."
-                )
+        check_fields(
+            cls, options, named=lambda key: f"{kind} option {key!r}", error=B2ConfigurationError,
+            what=f"{kind} option", required=False,
+        )  # fmt: skip
         if options.get("scope") == "":
             raise B2ConfigurationError(
                 f"{kind} option 'scope' must be 'file', 'bucket' or a prefix."
@@ -77,6 +72,7 @@ class SignedB2Storage(B2Storage):
     """A B2 storage whose ``url()`` is a signed, expiring link checked against a tier."""
 
     options_kind = "SignedB2Storage"
+    extra_options = ACCESS_OPTIONS
     default_tier = "logged_in"
 
     def __init__(self, **options: Any) -> None:

@@ -7,40 +7,17 @@ type raises :class:`B2ConfigurationError` naming the key and the expected type, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from .exceptions import B2ConfigurationError
+from .options import check_fields
 
 ACCOUNT_INFO_BACKENDS = ("django-cache", "sqlite", "memory")
 
-# The expected runtime type of each option, as isinstance() accepts it, and its description.
-_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "application_key_id": ((str,), "str"),
-    "application_key": ((str,), "str"),
-    "realm": ((str,), "str"),
-    "bucket": ((str,), "str"),
-    "location": ((str,), "str"),
-    "account_info": ((dict,), "dict"),
-    "authorize_on_init": ((bool,), "bool"),
-    "validate_on_init": ((bool,), "bool"),
-    "create_bucket": ((bool, str), "bool or a bucket type ('allPrivate' or 'allPublic')"),
-    "allow_overwrite": ((bool,), "bool"),
-    "file_info": ((dict,), "dict of str to str"),
-    "cdn_url": ((str, type(None)), "str or None"),
-    "part_size": ((int,), "int"),
-    "metadata_cache": ((dict, bool), "bool or a dict with 'maxsize' and 'ttl'"),
-    "url_expires": ((int,), "int (seconds)"),
-    "content_types": ((dict,), "dict of file suffix to content type"),
-    "active_content": ((str,), "'attachment' or 'inline'"),
-    "layout": ((str,), "'flat' or 'folder-per-file'"),
-    "connect_timeout": ((int, float), "a number of seconds"),
-    "read_timeout": ((int, float), "a number of seconds"),
-    "link_timeout": ((int, float), "a number of seconds"),
-}
 TIMEOUTS = ("connect_timeout", "read_timeout", "link_timeout")
 MAX_TIMEOUT = 3600.0
 ACTIVE_CONTENT = ("attachment", "inline")
@@ -76,23 +53,16 @@ class StorageConfig:
     link_timeout: float = 10.0  # all of a link's B2 calls (a click's token, a private url())
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], *, kind: str = "B2Storage") -> StorageConfig:
-        """Return the config of ``settings.B2_STORAGE`` overridden by ``options``."""
+    def from_options(
+        cls, options: Mapping[str, Any], *, kind: str = "B2Storage", also: Iterable[str] = ()
+    ) -> StorageConfig:
+        """Return the config of ``settings.B2_STORAGE`` overridden by ``options`` (``also``:
+        option names a subclass takes out of ``options`` before, for the unknown-key message)."""
         merged = {**getattr(settings, "B2_STORAGE", {}), **options}
-        known = {f.name for f in fields(cls)}
-        for key, value in merged.items():
-            if key not in known:
-                raise B2ConfigurationError(
-                    f"Unknown {kind} option {key!r}; expected one of {', '.join(sorted(known))}."
-                )
-            types, description = _TYPES[key]
-            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-                raise B2ConfigurationError(
-                    f"{kind} option {key!r} must be {description}, got {type(value).__name__}."
-                )
-        for f in fields(cls):
-            if f.default is MISSING and f.default_factory is MISSING and f.name not in merged:
-                raise B2ConfigurationError(f"{kind} option {f.name!r} is required.")
+        check_fields(
+            cls, merged, named=lambda key: f"{kind} option {key!r}", error=B2ConfigurationError,
+            what=f"{kind} option", also=also,
+        )  # fmt: skip
         config = cls(**merged)
         config._check_values(kind)
         return config

@@ -66,13 +66,16 @@ class B2Storage(B2Addressing, Storage):
     """
 
     options_kind = "B2Storage"
+    extra_options: tuple[str, ...] = ()  # options a subclass takes out for itself
 
     if TYPE_CHECKING:  # set by @recorded_as (Django's @deconstructible)
 
         def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]: ...
 
     def __init__(self, **options: Any) -> None:
-        self.config = StorageConfig.from_options(options, kind=self.options_kind)
+        self.config = StorageConfig.from_options(
+            options, kind=self.options_kind, also=self.extra_options
+        )
         self.client = B2Client(self.config)
         ttl = self.config.cache_ttl
         self._meta: TTLCache[str, Any] | None = (

@@ -235,3 +235,40 @@ def test_private_urls_are_reused_for_half_their_life(
         frozen.tick(301)
         assert storage.url("u.txt") != first
         assert b2.calls["b2_get_download_authorization"] == 2
+
+
+def test_a_typo_in_a_signed_storage_lists_its_access_options_too(b2: LocalB2, bucket: str) -> None:
+    from b2_access import LoggedInStorage
+
+    with pytest.raises(B2ConfigurationError, match="Unknown LoggedInStorage option 'teir'") as e:
+        LoggedInStorage(**b2.storage_options(bucket), teir="staff")
+    assert "tier" in str(e.value) and "bucket" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"expires": True}, "option 'expires' must be int or None, got bool"),
+        ({"attachment": "yes"}, "option 'attachment' must be bool, got str"),
+        ({"link_timeout": True}, "option 'link_timeout' must be a number, got bool"),
+        ({"metadata_cache": 3}, "option 'metadata_cache' must be a dict or bool, got int"),
+    ],
+)
+def test_one_validator_reads_the_types_from_the_dataclasses(
+    b2: LocalB2, bucket: str, options: dict[str, Any], message: str
+) -> None:
+    from b2_access import LoggedInStorage
+
+    with pytest.raises(B2ConfigurationError, match=message):
+        LoggedInStorage(**b2.storage_options(bucket), **options)
+
+
+def test_b2_access_settings_use_the_same_validator() -> None:
+    from b2_access.conf import parse_access_settings
+
+    with pytest.raises(ImproperlyConfigured, match=r"B2_ACCESS\['expires'\] must be int, got bool"):
+        parse_access_settings({"expires": True})
+    with pytest.raises(ImproperlyConfigured, match=r"B2_ACCESS\['cache'\] must be str or None"):
+        parse_access_settings({"cache": 1})
+    with pytest.raises(ImproperlyConfigured, match="Unknown B2_ACCESS key 'expire'"):
+        parse_access_settings({"expire": 5})
