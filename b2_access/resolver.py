@@ -9,23 +9,14 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
-    HttpResponseRedirect,
 )
-from django.template import TemplateDoesNotExist, loader
-from django.template.response import TemplateResponse
-from django.urls import get_resolver, get_urlconf
-from django.utils.html import escape
-from django.views.defaults import page_not_found, permission_denied
 
 from b2_storage import (
     B2AccessRefused,
@@ -38,9 +29,10 @@ from b2_storage import (
 from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, current_signer, get_access_settings
 from .exceptions import InvalidToken, TokenExpired, UnknownTier
-from .signing import Grant
+from .responses import error_page, quiet, redirect_to_b2, unavailable
+from .signing import Grant, UrlSigner
 from .storages import SignedB2Storage, find_storage, registered_storage
-from .tiers import tiers
+from .tiers import TierRegistry, tiers
 
 logger = logging.getLogger(__name__)
 SAFE_METHODS = ("GET", "HEAD")
@@ -55,69 +47,6 @@ class Refusal:
     detail: str  # for the user, in words they understand (the 403 page's exception text)
     status: int = 403
     login: bool = False
-
-
-# Per status: the exception a handler gets, Django's default handler, its template, our title.
-ERROR_PAGES: dict[int, tuple[type[Exception], Callable[..., Any], str, str]] = {
-    403: (PermissionDenied, permission_denied, "403.html", "Access denied"),
-    404: (Http404, page_not_found, "404.html", "Not found"),
-}
-
-
-def error_page(request: HttpRequest, status: int, reason: str, detail: str) -> HttpResponse:
-    """Return the project's own 403 or 404 page (its ``handler403``/``handler404``, so its
-    ``403.html``/``404.html`` applies) for ``detail``, uncacheable and labelled ``reason``."""
-    exception, default, template, title = ERROR_PAGES[status]
-    handler: Callable[..., Any] = get_resolver(get_urlconf()).resolve_error_handler(status)
-    response: HttpResponse
-    if handler is default and not _has_template(template):
-        # Django's bare default page drops the reason: say it in a page of our own.
-        body = (
-            f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
-            f"<h1>{title}</h1><p>{escape(detail)}</p>"
-        )
-        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    else:
-        response = handler(request, exception=exception(detail))
-        if isinstance(response, TemplateResponse):
-            response.render()
-    response["Cache-Control"] = "private, no-store"
-    response["X-B2-Access"] = reason
-    return quiet(response)
-
-
-def _has_template(name: str) -> bool:
-    try:
-        loader.get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
-def quiet(response: HttpResponse) -> HttpResponse:
-    """Keep Django from logging the request path of ``response``: it holds a signed link,
-    which must not reach logs (we log the verdict ourselves, without the link)."""
-    response._has_been_logged = True  # type: ignore[attr-defined]  # read by log_response
-    return response
-
-
-def unavailable(retry_after: int) -> HttpResponse:
-    """Return a 503 with ``Retry-After``: B2 could not be reached."""
-    response = HttpResponse(
-        "The file store is unavailable right now; try again shortly.",
-        status=503, content_type="text/plain; charset=utf-8",
-    )  # fmt: skip
-    response["Retry-After"] = str(retry_after)
-    response["Cache-Control"] = "no-store"
-    return quiet(response)
-
-
-def redirect_to_b2(url: str) -> HttpResponse:
-    """Return the 302 to B2, uncacheable and without a referrer."""
-    response = HttpResponseRedirect(url)
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @functools.cache
@@ -140,12 +69,16 @@ class DownloadResolver:
         conf: AccessSettings,
         authorizer: DownloadAuthorizer,
         lookup: Callable[[str], SignedB2Storage | None] = find_storage,
+        *,
+        known: Callable[[str], SignedB2Storage | None] = registered_storage,  # no I/O: async
+        tier_registry: TierRegistry = tiers,
+        signer: UrlSigner | None = None,
     ) -> None:
         self.conf = conf
         self.prefix = conf.url_prefix
         self.authorizer = authorizer
-        self.lookup = lookup
-        self.signer = current_signer()
+        self.lookup, self.known, self.tiers = lookup, known, tier_registry
+        self.signer = signer or current_signer()
 
     @classmethod
     def from_settings(cls) -> DownloadResolver:
@@ -185,8 +118,8 @@ class DownloadResolver:
         parsed = self.parse(request)
         if isinstance(parsed, Refusal):
             return await self.arefuse(request, parsed)
-        tier = tiers.get(parsed.tier)
-        storage = registered_storage(parsed.storage)
+        tier = self.tiers.get(parsed.tier)
+        storage = self.known(parsed.storage)
         auser = getattr(request, "auser", None)
         if tier is None or not tier.reads_only_user or storage is None or auser is None:
             return await sync_to_async(self.respond_to_grant)(request, parsed)
@@ -223,7 +156,7 @@ class DownloadResolver:
     ) -> Refusal | None:
         """Return why this request may not follow the link, or ``None``. No rendering."""
         try:
-            tier = tiers[tier_name]
+            tier = self.tiers[tier_name]
         except UnknownTier:
             logger.error("b2_access: 403 unknown tier %r", tier_name)
             return Refusal("tier", "This link is not valid here.")

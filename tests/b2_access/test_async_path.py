@@ -77,3 +77,41 @@ def test_a_custom_tier_that_queries_runs_in_a_thread(make_storage: MakeStorage, 
         assert get(link, user).status_code == 302
     finally:
         b2_access.tiers.unregister("async-path-testers")
+
+
+def test_a_resolver_uses_what_it_is_given_sync_and_async(
+    storage: SignedB2Storage, b2_server: LocalB2
+) -> None:
+    """Its signer, tiers and storage look-ups are its own: nothing global decides for it."""
+    from django.test import RequestFactory
+
+    from b2_access.conf import get_access_settings
+    from b2_access.resolver import DownloadResolver, shared_authorizer
+    from b2_access.signing import Grant, UrlSigner
+    from b2_access.tiers import Tier, TierRegistry
+
+    name = put(storage, "injected.txt", b"injected")
+    registry = TierRegistry()
+    registry.register(Tier("friends", lambda request: True, reads_only_user=True))
+    signer = UrlSigner(["a-signing-key-of-this-resolver-only-0123456789"])
+    seen: list[str] = []
+
+    def known(fingerprint: str) -> SignedB2Storage | None:
+        seen.append(fingerprint)
+        return storage if fingerprint == storage.fingerprint else None
+
+    resolver = DownloadResolver(
+        get_access_settings(), shared_authorizer(), known, known=known,
+        tier_registry=registry, signer=signer,
+    )  # fmt: skip
+    token = signer.sign(Grant(storage.fingerprint, name, "friends", 60))
+    path = f"{resolver.prefix}{token}/{name}"
+    request = RequestFactory().get(path)
+    request.user = get_user_model()()  # the "friends" tier lets anyone in
+    answer = resolver.respond(request)
+    assert answer.status_code == 302, answer
+    assert requests.get(answer["Location"], timeout=10).content == b"injected"
+    assert async_to_sync(resolver.arespond)(request).status_code == 302
+    assert set(seen) == {storage.fingerprint}  # every look-up went through ``known``
+    # The process's resolver knows neither this signer nor this tier.
+    assert b2_access.resolver.shared_resolver().respond(request).status_code == 403
