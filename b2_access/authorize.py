@@ -12,7 +12,7 @@ from b2_storage.tokens import DownloadTokens, process_tokens
 from b2_storage.transport import deadline
 
 from .conf import AccessSettings
-from .signing import Grant
+from .signing import Delivery
 
 if TYPE_CHECKING:
     from .storages import SignedB2Storage
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 Overrides = tuple[tuple[str, str], ...]
 
 
-def content_disposition(grant: Grant) -> str | None:
-    """Return the ``b2ContentDisposition`` for a grant, or ``None`` for inline.
+def content_disposition(grant: Delivery) -> str | None:
+    """Return the ``b2ContentDisposition`` for a delivery, or ``None`` for inline.
 
     B2 refuses ``filename*=``: a non-ASCII stored name is left out (browsers then take the name
     from the URL's last segment, which is the real name); a non-ASCII custom filename is reduced
@@ -43,8 +43,8 @@ def _plain_ascii(text: str) -> bool:
     return all(32 <= ord(c) < 127 and c not in '"\\' for c in text)
 
 
-def overrides_for(grant: Grant) -> Overrides:
-    """Return the B2 response-header overrides a grant pins in its download token."""
+def overrides_for(grant: Delivery) -> Overrides:
+    """Return the B2 response-header overrides a delivery pins in its download token."""
     pairs = []
     disposition = content_disposition(grant)
     if disposition is not None:
@@ -55,7 +55,7 @@ def overrides_for(grant: Grant) -> Overrides:
 
 
 class DownloadAuthorizer:
-    """Turn grants into B2 download URLs with ``B2_ACCESS``'s token policy."""
+    """Turn deliveries into B2 download URLs with ``B2_ACCESS``'s token policy."""
 
     def __init__(self, conf: AccessSettings, tokens: DownloadTokens | None = None) -> None:
         self.conf = conf
@@ -69,7 +69,7 @@ class DownloadAuthorizer:
         uses too)."""
         return cls(conf, process_tokens(conf.local_cache_size))
 
-    def url(self, storage: SignedB2Storage, grant: Grant, *, file_only: bool = False) -> str:
+    def url(self, storage: SignedB2Storage, grant: Delivery, *, file_only: bool = False) -> str:
         """Return the B2 URL that downloads ``grant``'s file (B2 calls only when cold): its
         token covers the storage's scope, or with ``file_only`` that one file.
 
@@ -84,7 +84,7 @@ class DownloadAuthorizer:
                 grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
             )
 
-    def warm_url(self, storage: SignedB2Storage, grant: Grant) -> str | None:
+    def warm_url(self, storage: SignedB2Storage, grant: Delivery) -> str | None:
         """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""
         headers = dict(overrides_for(grant))
         return storage.warm_download_url(grant.name, self.policy, headers, tokens=self.tokens)

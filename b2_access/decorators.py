@@ -17,7 +17,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse
 
 from .resolver import shared_resolver
-from .signing import Grant
+from .signing import Delivery
 from .storages import SignedB2Storage
 
 ViewFunc = Callable[..., Any]
@@ -86,12 +86,10 @@ def _respond(request: HttpRequest, result: Any) -> HttpResponse:
         return result  # the view refused (403, 404, a redirect) on its own terms
     storage, name, options = _target(result)
     resolver = shared_resolver()
-    grant = Grant(storage.fingerprint, name, "public", 1,
-                  attachment=bool(options.get("attachment", storage.access.attachment)),
-                  filename=options.get("filename"),
-                  cache_control=options.get("cache_control"))  # fmt: skip
+    delivery = Delivery(name, bool(options.get("attachment", storage.access.attachment)),
+                        options.get("filename"), options.get("cache_control"))  # fmt: skip
     # The view decided for this one file: its token covers the file, never the storage's scope.
-    return resolver.redirect(request, storage, grant, file_only=True)
+    return resolver.redirect(request, storage, delivery, file_only=True)
 
 
 def redirect_to_file(view_func: ViewFunc) -> ViewFunc:

@@ -30,7 +30,7 @@ from .authorize import DownloadAuthorizer
 from .conf import AccessSettings, current_signer, get_access_settings
 from .exceptions import InvalidToken, TokenExpired, UnknownTier
 from .responses import error_page, quiet, redirect_to_b2, unavailable
-from .signing import Grant, UrlSigner
+from .signing import Delivery, Grant, UrlSigner
 from .storages import SignedB2Storage, find_storage, registered_storage
 from .tiers import TierRegistry, tiers
 
@@ -127,10 +127,10 @@ class DownloadResolver:
         refusal = self.judge(request, parsed.tier, parsed.user)
         if refusal is not None:
             return await self.arefuse(request, refusal)
-        url = self.authorizer.warm_url(storage, parsed)
+        url = self.authorizer.warm_url(storage, parsed.delivery)
         if url is None:
-            return await sync_to_async(self.redirect)(request, storage, parsed)
-        return self._redirected(storage, parsed, url)
+            return await sync_to_async(self.redirect)(request, storage, parsed.delivery)
+        return self._redirected(storage, url)
 
     def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
         """Answer a genuine grant: check the tier (and bound user), then redirect to B2."""
@@ -141,7 +141,7 @@ class DownloadResolver:
         refusal = self.check_access(request, grant.tier, grant.user)
         if refusal is not None:
             return refusal
-        return self.redirect(request, storage, grant)
+        return self.redirect(request, storage, grant.delivery)
 
     def check_access(
         self, request: HttpRequest, tier_name: str, bound_user: str | None = None
@@ -201,13 +201,14 @@ class DownloadResolver:
         self,
         request: HttpRequest,
         storage: SignedB2Storage,
-        grant: Grant,
+        delivery: Delivery,
         *,
         file_only: bool = False,
     ) -> HttpResponse:
-        """Return the 302 to B2 for a granted file, or 503 when B2 cannot be reached."""
+        """Return the 302 to B2 for a file the request may open (a genuine grant, or a view's
+        own rule), or its 404/403/503."""
         try:
-            url = self.authorizer.url(storage, grant, file_only=file_only)
+            url = self.authorizer.url(storage, delivery, file_only=file_only)
         except B2FileNotFound:  # a token for a missing name would open files saved later
             return self.refuse(request, Refusal("missing", "This file no longer exists.", 404))
         except B2NameNotSealed:  # logged once per window by the token cache
@@ -225,9 +226,9 @@ class DownloadResolver:
             logger.exception("b2_access: 503 unexpected failure for bucket %s",
                              storage.config.bucket)  # fmt: skip
             return unavailable(30)
-        return self._redirected(storage, grant, url)
+        return self._redirected(storage, url)
 
     @staticmethod
-    def _redirected(storage: SignedB2Storage, grant: Grant, url: str) -> HttpResponse:
-        logger.debug("b2_access: 302 tier %s bucket %s", grant.tier, storage.config.bucket)
+    def _redirected(storage: SignedB2Storage, url: str) -> HttpResponse:
+        logger.debug("b2_access: 302 bucket %s", storage.config.bucket)
         return redirect_to_b2(url)

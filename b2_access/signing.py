@@ -38,6 +38,22 @@ class Grant:
     cache_control: str | None = None
     user: str | None = None  # the bound user's primary key, as a string
 
+    @property
+    def delivery(self) -> Delivery:
+        """Return how this grant's file is served."""
+        return Delivery(self.name, self.attachment, self.filename, self.cache_control)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a file is served from B2: the response headers its download token pins. It says
+    nothing of who may open it: a signed :class:`Grant` decides that, or a view's own rule."""
+
+    name: str
+    attachment: bool = False
+    filename: str | None = None
+    cache_control: str | None = None
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

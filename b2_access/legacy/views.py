@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from ..conf import get_access_settings
 from ..resolver import SAFE_METHODS, DownloadResolver, Refusal, shared_resolver
-from ..signing import Grant
+from ..signing import Delivery
 from ..storages import SignedB2Storage
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ def serve(request: HttpRequest, kind: str, filename: str) -> HttpResponse:
     except (SuspiciousFileOperation, ValueError):
         logger.info("b2_access: 404 legacy %s link to an invalid name", kind)
         return _not_found(resolver, request)
-    grant = Grant(storage.fingerprint, filename, kind, 1, attachment=storage.access.attachment)
-    return resolver.redirect(request, storage, grant)
+    return resolver.redirect(request, storage, Delivery(filename, storage.access.attachment))
 
 
 def _not_found(resolver: DownloadResolver, request: HttpRequest) -> HttpResponse:

@@ -27,7 +27,7 @@ def test_authorizers_sharing_a_cache_make_one_b2_call(
 
     def run(authorizer: DownloadAuthorizer) -> None:
         start.wait()
-        urls.append(authorizer.url(storage, grant))
+        urls.append(authorizer.url(storage, grant.delivery))
 
     threads = [threading.Thread(target=run, args=(a,)) for a in authorizers]
     for thread in threads:

@@ -291,7 +291,9 @@ def test_a_small_token_cache_under_many_threads_never_fails(storage: SignedB2Sto
         try:
             for _round in range(6):
                 for name in names[offset:] + names[:offset]:
-                    authorizer.url(storage, Grant(storage.fingerprint, name, "logged_in", 60))
+                    authorizer.url(
+                        storage, Grant(storage.fingerprint, name, "logged_in", 60).delivery
+                    )
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
