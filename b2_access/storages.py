@@ -22,7 +22,7 @@ from django.urls import get_script_prefix
 from b2_storage import B2Storage
 from b2_storage.exceptions import B2ConfigurationError
 from b2_storage.options import check_fields
-from b2_storage.storage import recorded_as
+from b2_storage.recorded import recorded_as
 
 from .conf import MAX_B2_SECONDS, current_signer, get_access_settings
 from .signing import Grant

@@ -6,10 +6,10 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cachetools import TTLCache
@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import Storage
 from django.utils import timezone
-from django.utils.deconstruct import deconstructible
 
 from .addressing import B2Addressing
 from .client import B2Client
@@ -27,33 +26,11 @@ from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
 from .files import B2File, check_mode
 from .layout import in_new_folder, name_conflict
 from .meta import FileMeta
+from .recorded import recorded_as
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
 from .tokens import TokenPolicy
 
 NAME_ATTEMPTS = 5
-SECRETS = ("application_key", "application_key_id")
-S = TypeVar("S", bound="B2Storage")
-
-
-def recorded_as(path: str) -> Callable[[type[S]], type[S]]:
-    """Return Django's ``@deconstructible(path=path)`` (what migrations import: never a private
-    module; a project's subclass is recorded under its own name) that leaves out the
-    credentials ``B2_STORAGE`` holds, so a test server's key never lands in a migration."""
-
-    def decorate(klass: type[S]) -> type[S]:
-        klass = deconstructible(path=path)(klass)
-        as_given = klass.deconstruct
-
-        def deconstruct(self: S) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-            name, args, kwargs = as_given(self)
-            shared = getattr(settings, "B2_STORAGE", {})
-            kept = {k: v for k, v in kwargs.items() if k not in SECRETS or shared.get(k) != v}
-            return name, tuple(args), kept
-
-        klass.deconstruct = deconstruct  # type: ignore[method-assign,assignment]
-        return klass
-
-    return decorate
 
 
 @recorded_as("b2_storage.B2Storage")
