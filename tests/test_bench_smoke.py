@@ -63,6 +63,11 @@ def test_every_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
         " CPUs (",
     ) if text not in report]  # fmt: skip
     assert missing == []
+    # The page it writes is a doc like any other: every block says how the docs tests run it.
+    from tests.docs.blocks import parse
+
+    written = tmp_path / "README.md"
+    assert [block.where for block in parse(written) if not block.kind] == []
     warm = [line for line in stdout.splitlines() if line.startswith(CALL_LINES[-1])]
     assert [line.endswith(") | 0 | - | - | 0 | met |") for line in warm] == [True], warm
     assert "| b2sdk upload |" in (tmp_path / "emulator.md").read_text()

@@ -37,12 +37,18 @@ def shortfalls(sections: Sequence[Section]) -> str:
 
 REPRODUCE = """## Reproduce
 
+<!-- doc: covered-by tests/test_bench_smoke.py -->
+```console
+$ hatch run bench:all --quick   # tiny sizes in ~20 s (the smoke test)
 ```
-hatch run bench:all                      # every benchmark, writes this page and its charts
-hatch run bench:all --quick              # tiny sizes in ~20 s (the smoke test)
-hatch run bench:all --only url,redirects # a subset: url, downloads, calls, memory, throughput,
-                                         # redirects
+
+<!-- doc: console -->
+```console
+$ hatch run bench:all --quick --only url   # or downloads, calls, memory, throughput, redirects
 ```
+
+`hatch run bench:all` with no option runs every benchmark at full size and writes this page and
+its charts (about 15 minutes).
 
 `--quick` and `--only` print their tables and write nothing unless given `--out DIR`.
 
