@@ -12,7 +12,7 @@ import hashlib
 import io
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
+from functools import cached_property, partial
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -274,9 +274,9 @@ class B2Client:
         return self.call(prefix, lambda: self._raw_download_authorization(body),
                          budget=self.config.link_timeout)  # fmt: skip
 
-    def key_name_prefix(self) -> str:  # the name prefix the key is limited to, or ""
-        allowed = self.call("", lambda: self.api.account_info.get_allowed())
-        return str((allowed or {}).get("namePrefix") or "")
+    @cached_property
+    def key_name_prefix(self) -> str:  # the name prefix the key is limited to (fixed), or ""
+        return str((self.call("", self.api.account_info.get_allowed) or {}).get("namePrefix") or "")
 
     def names_from(self, name: str, count: int) -> list[str]:
         """Return up to ``count`` live file names that start with ``name``, in B2's order

@@ -186,7 +186,7 @@ class B2Storage(B2Addressing, Storage):
         # A stored name that ends before the name's own base name is in one of its folders:
         # no new folder escapes that. One that ends later may: draw a new folder (id).
         folders_end = len(self.b2_name(name)) - len(posixpath.basename(name))
-        key_prefix = self.client.key_name_prefix()
+        key_prefix = self.client.key_name_prefix  # read once per client: a key's is fixed
         for _ in range(NAME_ATTEMPTS):
             other = name_conflict(self.client.names_from, self.b2_name(candidate), key_prefix)
             if other is None:
