@@ -29,8 +29,8 @@ from .thirdparty import (
     REMOTE,
     Rclone,
     data,
-    find_tool,
     local_b2,
+    rclone_on,
     show,
     write,
 )
@@ -59,8 +59,7 @@ def server() -> Iterator[LocalB2]:
 
 @pytest.fixture(scope="module")
 def rclone(server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Rclone:
-    exe = find_tool("rclone", ["version"], r"rclone v(\d+)\.(\d+)", (1, 60))
-    return Rclone(exe, server, tmp_path_factory.mktemp("rclone-home"))
+    return rclone_on(server, tmp_path_factory.mktemp("rclone-home"))
 
 
 @pytest.fixture

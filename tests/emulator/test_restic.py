@@ -32,6 +32,7 @@ from .thirdparty import (
     data,
     find_tool,
     local_b2,
+    rclone_on,
     show,
     tree,
     write,
@@ -55,8 +56,7 @@ def server() -> Iterator[LocalB2]:
 
 @pytest.fixture(scope="module")
 def rclone(server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Rclone:
-    exe = find_tool("rclone", ["version"], r"rclone v(\d+)\.(\d+)", (1, 60))
-    return Rclone(exe, server, tmp_path_factory.mktemp("restic-home"))
+    return rclone_on(server, tmp_path_factory.mktemp("restic-home"))
 
 
 @dataclass
