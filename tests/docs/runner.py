@@ -15,7 +15,6 @@ import queue
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from b2_storage.emulator import LocalB2
+from tests.services import free_port
 
 from .blocks import ROOT, Block, Command, commands, doc_files, missing_output, parse
 
@@ -48,12 +48,6 @@ for alias in settings.STORAGES:
         print("round trip", alias, name, storage.url(name))
         storage.delete(name)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DocFailure(AssertionError):
