@@ -8,7 +8,6 @@ objects become our frozen dataclasses (:mod:`.meta`) before they leave this modu
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -16,21 +15,17 @@ from functools import cached_property, partial
 from typing import IO, Any
 from urllib.parse import quote
 
-from b2sdk.v2 import B2Api, B2HttpApiConfig, Bucket, UploadSourceStream, WriteIntent
+from b2sdk.v2 import B2Api, Bucket, UploadSourceStream, WriteIntent
 from b2sdk.v2.exception import MissingAccountData, NonExistentBucket
 
-from .account_info import make_account_info
 from .circuit import Circuit, circuits
 from .config import StorageConfig
+from .connection import connection
 from .download_auth import request_download_token
 from .exceptions import B2AccessRefused, B2ConfigurationError, B2FileNotFound, B2StorageError
 from .meta import FileMeta, file_meta
-from .translate import T, give_up, raise_alone, retry_throttled, translate_errors
+from .translate import T, raise_alone, retry_throttled, translate_errors
 from .transport import BoundedSession, deadline
-
-_registry_lock = threading.Lock()
-# Per credentials, account-info backend and timeouts: the B2Api, and the session of raw calls.
-_apis: dict[tuple[object, ...], tuple[B2Api, BoundedSession]] = {}
 
 
 class B2Client:
@@ -57,23 +52,7 @@ class B2Client:
         return circuits.get(self.config.realm, self.config.application_key_id)
 
     def _connection(self) -> tuple[B2Api, BoundedSession]:
-        config = self.config
-        backend = repr(sorted(config.account_info.items()))
-        # A digest of the key (never the key): a rotated or different key gets its own B2Api.
-        secret = hashlib.sha256(config.application_key.encode()).hexdigest()[:16]
-        key = (config.realm, config.application_key_id, secret, backend, config.connect_timeout,
-               config.read_timeout)  # fmt: skip
-        with _registry_lock:
-            found = _apis.get(key)
-            if found is None:
-                key_id, app_key = config.application_key_id, config.application_key
-                info = make_account_info(config.account_info, config.realm, key_id, app_key)
-                # b2sdk's public hook for its HTTP: every attempt bounded, behind the circuit.
-                session = partial(BoundedSession, self.circuit, config.connect_timeout,
-                                  config.read_timeout, give_up)  # fmt: skip
-                sdk = B2HttpApiConfig(http_session_factory=session)
-                found = _apis[key] = (B2Api(info, api_config=sdk), session())
-        return found
+        return connection(self.config, self.circuit)
 
     def authorize(self) -> None:
         """Authorize the account from the configured key (again, if it was already)."""
@@ -81,8 +60,9 @@ class B2Client:
         refused = None
         try:
             with translate_errors(config.bucket, on_busy=self.circuit.busy):
-                self.api.authorize_account(config.realm, config.application_key_id,
-                                           config.application_key)  # fmt: skip
+                self.api.authorize_account(
+                    config.realm, config.application_key_id, config.application_key
+                )
         except B2AccessRefused as exc:  # say where the key is set (raised below: no chain)
             refused = B2AccessRefused(f"{exc} The key is set in {config.key_source()}.")
         if refused is not None:
@@ -186,46 +166,43 @@ class B2Client:
         file_info: dict[str, str],
     ) -> FileMeta:
         """Upload ``size`` bytes that ``opener`` reads; parts of ``part_size`` when larger."""
-        part = self.config.part_size
         source = UploadSourceStream(opener, stream_length=size)
+        sizes = self._part_sizes(min(self.config.part_size, size or 1))
 
-        def run() -> Any:
-            return retry_throttled(
-                lambda: self._create_file(source, name, content_type, file_info, part, size)
+        def create() -> Any:
+            return self.bucket.create_file(
+                [WriteIntent(source)], name, content_type=content_type, file_info=file_info, **sizes
             )
 
-        return file_meta(self.call(name, run))
-
-    def _create_file(
-        self, source: Any, name: str, content_type: str, file_info: dict[str, str], part: int,
-        size: int,
-    ) -> Any:  # fmt: skip
-        return self.bucket.create_file(
-            [WriteIntent(source)], name, content_type=content_type, file_info=file_info,
-            recommended_upload_part_size=part, min_part_size=min(part, size or 1),
-            max_part_size=part,
-        )  # fmt: skip
+        return file_meta(self.call(name, lambda: retry_throttled(create)))
 
     def upload_stream(
         self, name: str, stream: IO[bytes], content_type: str, file_info: dict[str, str]
     ) -> FileMeta:
         """Upload a stream of unknown size, buffering at most two parts."""
-        part = self.config.part_size
+        sizes = self._part_sizes(self.config.part_size)
 
         def run() -> Any:
             return self.bucket.upload_unbound_stream(
-                stream, name, content_type=content_type, file_info=file_info,
-                recommended_upload_part_size=part, min_part_size=part, max_part_size=part,
-            )  # fmt: skip
+                stream, name, content_type=content_type, file_info=file_info, **sizes
+            )
 
         return file_meta(self.call(name, run))
+
+    def _part_sizes(self, smallest: int) -> dict[str, int]:
+        part = self.config.part_size
+        return {
+            "recommended_upload_part_size": part,
+            "min_part_size": smallest,
+            "max_part_size": part,
+        }
 
     def cancel_unfinished(self, name: str) -> int:
         """Cancel the unfinished large files of exactly ``name``; return how many."""
 
         def cancel() -> int:
-            unfinished = [f for f in self.bucket.list_unfinished_large_files(prefix=name)
-                          if f.file_name == name]  # fmt: skip
+            listed = self.bucket.list_unfinished_large_files(prefix=name)
+            unfinished = [large for large in listed if large.file_name == name]
             for large in unfinished:
                 self.bucket.cancel_large_file(large.file_id)
             return len(unfinished)
@@ -245,8 +222,9 @@ class B2Client:
         """Return the direct download URL of ``name`` (for an allPublic bucket)."""
         base = self._file_url_base
         if base is None:
-            download_url = self.call(name, self.api.account_info.get_download_url,
-                                     budget=self.config.link_timeout)  # fmt: skip
+            download_url = self.call(
+                name, self.api.account_info.get_download_url, budget=self.config.link_timeout
+            )
             # Kept in this process: a warm redirect must not read the shared cache again.
             base = self._file_url_base = f"{download_url}/file/{quote(self.config.bucket)}/"
         return f"{base}{quote(name)}"
@@ -269,10 +247,15 @@ class B2Client:
     ) -> str:
         """Return a B2 download token for names starting with ``prefix``, through the raw
         endpoint: b2sdk does not expose the ``overrides`` it pins (``b2ContentDisposition``...)."""
-        body = {"bucketId": self.bucket.id_, "fileNamePrefix": prefix,
-                "validDurationInSeconds": seconds, **(overrides or {})}  # fmt: skip
-        return self.call(prefix, lambda: self._raw_download_authorization(body),
-                         budget=self.config.link_timeout)  # fmt: skip
+        body = {
+            "bucketId": self.bucket.id_,
+            "fileNamePrefix": prefix,
+            "validDurationInSeconds": seconds,
+            **(overrides or {}),
+        }
+        return self.call(
+            prefix, lambda: self._raw_download_authorization(body), budget=self.config.link_timeout
+        )
 
     @cached_property
     def key_name_prefix(self) -> str:  # the name prefix the key is limited to (fixed), or ""
@@ -292,8 +275,13 @@ class B2Client:
         for _attempt in (1, 2):
             api, session = self._connection()
             info = api.account_info
-            token = request_download_token(info.get_api_url(), info.get_account_auth_token(), body,
-                                           session=session, on_busy=self.circuit.busy)  # fmt: skip
+            token = request_download_token(
+                info.get_api_url(),
+                info.get_account_auth_token(),
+                body,
+                session=session,
+                on_busy=self.circuit.busy,
+            )
             if token is not None:
                 return token
             self.authorize()
