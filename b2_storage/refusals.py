@@ -16,20 +16,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from cachetools import TTLCache
 
 from .exceptions import B2AccessRefused, B2FileNotFound, B2NameNotSealed
-
-if TYPE_CHECKING:
-    from .addressing import B2Addressing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 UNSEALED_SECONDS = 60
 REFUSED_KEY_SECONDS = 60
 MAX_REMEMBERED = 4096
+
+
+class Identified(Protocol):
+    """A storage's B2 account and bucket, as a digest (see ``B2Addressing.token_identity``)."""
+
+    @property
+    def token_identity(self) -> str: ...
 
 
 class Refusals:
@@ -62,7 +66,7 @@ class Refusals:
         if unsealed is not None:
             raise B2FileNotFound(unsealed.name)
 
-    def remember(self, storage: B2Addressing, key: str, fetch: Callable[[], T]) -> T:
+    def remember(self, storage: Identified, key: str, fetch: Callable[[], T]) -> T:
         """Return ``fetch()``; remember (and log once) what B2 refused before raising it."""
         try:
             return fetch()
@@ -71,14 +75,21 @@ class Refusals:
                 self._names[key] = exc
             logger.warning(
                 "b2_storage: no download token for %r of %r for the next %d s: %s",
-                exc.name, storage, UNSEALED_SECONDS, exc,
-            )  # fmt: skip
+                exc.name,
+                storage,
+                UNSEALED_SECONDS,
+                exc,
+            )
             raise
         except B2FileNotFound as exc:  # no token for a missing name: it would open later files
             with self._lock:
                 self._names[key] = exc
-            logger.info("b2_storage: no download token for the missing %r of %r for %d s",
-                        exc.name, storage, UNSEALED_SECONDS)  # fmt: skip
+            logger.info(
+                "b2_storage: no download token for the missing %r of %r for %d s",
+                exc.name,
+                storage,
+                UNSEALED_SECONDS,
+            )
             raise
         except B2AccessRefused as exc:
             with self._lock:
@@ -87,8 +98,10 @@ class Refusals:
             logger.error(
                 "b2_storage: no download token for %r for the next %d s, without asking B2: %s "
                 "Give the key the shareFiles capability on this bucket and name prefix.",
-                storage, REFUSED_KEY_SECONDS, exc,
-            )  # fmt: skip
+                storage,
+                REFUSED_KEY_SECONDS,
+                exc,
+            )
             raise
 
     def clear(self) -> None:

@@ -18,18 +18,15 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlencode
 
 from cachetools import TLRUCache
 
-from .refusals import Refusals
+from .refusals import Identified, Refusals
 from .shared_cache import shared_cache
-
-if TYPE_CHECKING:
-    from .addressing import B2Addressing
 
 logger = logging.getLogger(__name__)
 Headers = tuple[tuple[str, str], ...]
@@ -37,6 +34,19 @@ LEASE_SECONDS = 10  # a crashed process's lease expires after this
 LEASE_POLL_SECONDS = 0.01
 LEASE_POLLS = 300  # wait at most ~3 s for another process's token
 LOCAL_SIZE = 1024  # tokens kept in each process
+
+
+class TokenSource(Identified, Protocol):
+    """Where tokens come from: a storage's :class:`~b2_storage.addressing.B2Addressing`."""
+
+    def download_token(
+        self,
+        prefix: str,
+        seconds: int,
+        headers: Mapping[str, str] | None = None,
+        *,
+        exact: bool = False,
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ class DownloadTokens:
     def _until(self, _key: str, value: CachedToken, now: float) -> float:
         return now + (value.handout_until - self._clock())
 
-    def token(self, storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy) -> str:
+    def token(self, storage: TokenSource, wanted: TokenRequest, policy: TokenPolicy) -> str:
         """Return a B2 download token of the storage's bucket for ``wanted``."""
         key = self.key(storage, wanted, policy)
         cached = self._fresh(self._local_get(key))
@@ -109,12 +119,15 @@ class DownloadTokens:
                 def fetch() -> CachedToken:
                     asked_at = self._clock()  # the token's life starts when we ask, not after
                     token = self.refusals.remember(
-                        storage, key,
+                        storage,
+                        key,
                         lambda: storage.download_token(
-                            wanted.prefix, policy.lifetime, dict(wanted.headers),
+                            wanted.prefix,
+                            policy.lifetime,
+                            dict(wanted.headers),
                             exact=wanted.exact,
                         ),
-                    )  # fmt: skip
+                    )
                     fetched = CachedToken(token, asked_at + policy.handout)
                     self._shared_set(shared, key, fetched)
                     return fetched
@@ -125,7 +138,7 @@ class DownloadTokens:
             return cached.token
 
     def warm_token(
-        self, storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy
+        self, storage: TokenSource, wanted: TokenRequest, policy: TokenPolicy
     ) -> str | None:
         """Return the token from this process's cache only (no I/O at all), or ``None``."""
         cached = self._fresh(self._local_get(self.key(storage, wanted, policy)))
@@ -169,7 +182,7 @@ class DownloadTokens:
         return None
 
     @staticmethod
-    def key(storage: B2Addressing, wanted: TokenRequest, policy: TokenPolicy) -> str:
+    def key(storage: TokenSource, wanted: TokenRequest, policy: TokenPolicy) -> str:
         """Return the cache key of a token (a digest: names and headers stay out of Redis).
         An exact token (one file, checked sealed) never shares an entry with a scope's token
         for the same prefix, which was fetched without that check."""
