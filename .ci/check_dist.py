@@ -30,8 +30,9 @@ def main() -> None:
     wheels, sdists = sorted(DIST.glob("*.whl")), sorted(DIST.glob("*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
         fail(f"expected one wheel and one sdist in {DIST}, found {wheels + sdists}")
-    subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, wheels + sdists)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, wheels + sdists)], check=True
+    )
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()
         tops = {name.split("/")[0] for name in names} - {
@@ -53,8 +54,9 @@ def main() -> None:
             "leaked = [m for m in ('tests', 'example', 'docs') if u.find_spec(m)]\n"
             "print(' '.join(leaked))\n"
         )
-        out = subprocess.run([python, "-c", probe], cwd=tmp, capture_output=True, text=True,
-                             check=True).stdout.strip()  # fmt: skip
+        out = subprocess.run(
+            [python, "-c", probe], cwd=tmp, capture_output=True, text=True, check=True
+        ).stdout.strip()
         if out:
             fail(f"an editable install makes these importable: {out}")
     print("check_dist: wheel, sdist, README links and the editable install are fine")

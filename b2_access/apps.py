@@ -12,8 +12,13 @@ from django.core.signals import setting_changed
 def _reset(*, setting: str, **kwargs: Any) -> None:
     # STORAGES too: B2_ACCESS["legacy"] is checked against its aliases.
     if setting in (
-        "B2_ACCESS", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "LOGIN_URL", "STORAGES",
-    ):  # fmt: skip
+        "B2_ACCESS",
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+        "CACHES",
+        "LOGIN_URL",
+        "STORAGES",
+    ):
         from .conf import current_signer, get_access_settings
         from .resolver import shared_authorizer, shared_resolver
 

@@ -38,14 +38,23 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages: list[CheckMessage] = []
     middleware = list(getattr(settings, "MIDDLEWARE", []))
     if MIDDLEWARE not in middleware:
-        messages.append(Error(f"{MIDDLEWARE} is not in MIDDLEWARE: signed links would 404.",
-                              hint=f"Add it after {AUTH_MIDDLEWARE}.",
-                              id="b2_access.E002"))  # fmt: skip
+        messages.append(
+            Error(
+                f"{MIDDLEWARE} is not in MIDDLEWARE: signed links would 404.",
+                hint=f"Add it after {AUTH_MIDDLEWARE}.",
+                id="b2_access.E002",
+            )
+        )
     elif AUTH_MIDDLEWARE not in middleware or (
         middleware.index(AUTH_MIDDLEWARE) > middleware.index(MIDDLEWARE)
     ):
-        messages.append(Error(f"{MIDDLEWARE} must come after {AUTH_MIDDLEWARE}.",
-                              hint="It checks request.user.", id="b2_access.E003"))  # fmt: skip
+        messages.append(
+            Error(
+                f"{MIDDLEWARE} must come after {AUTH_MIDDLEWARE}.",
+                hint="It checks request.user.",
+                id="b2_access.E003",
+            )
+        )
     try:
         match = resolve(f"{conf.url_prefix}any-token/any-name")
     except Resolver404:
@@ -53,14 +62,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     # b2_access.legacy.urls lives under "/b2/" on purpose: the middleware leaves it what is
     # not shaped like a signed link.
     if match is not None and getattr(match.func, "__module__", "") != "b2_access.legacy.views":
-        messages.append(Warning(
-            f"B2_ACCESS['url_prefix'] {conf.url_prefix!r} shadows a URL pattern of the site.",
-            hint="The middleware answers those paths first; choose another prefix.",
-            id="b2_access.W004",
-        ))  # fmt: skip
+        messages.append(
+            Warning(
+                f"B2_ACCESS['url_prefix'] {conf.url_prefix!r} shadows a URL pattern of the site.",
+                hint="The middleware answers those paths first; choose another prefix.",
+                id="b2_access.W004",
+            )
+        )
     if conf.cache is not None and conf.cache not in getattr(settings, "CACHES", {}):
-        messages.append(Error(f"B2_ACCESS['cache'] names the cache {conf.cache!r}, which is not "
-                              "in CACHES.", id="b2_access.E006"))  # fmt: skip
+        messages.append(
+            Error(
+                f"B2_ACCESS['cache'] names the cache {conf.cache!r}, which is not in CACHES.",
+                id="b2_access.E006",
+            )
+        )
     return messages
 
 
@@ -95,20 +110,24 @@ def check_storages(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     caches = getattr(settings, "CACHES", {})
     for storage in {id(s): s for s in [*found, *signed_storages()]}.values():
         if storage.access.tier not in tiers:
-            messages.append(Error(
-                f"{storage!r} uses the access tier {storage.access.tier!r}, which is not "
-                f"registered (known: {', '.join(tiers.names())}).",
-                hint="Register it with @b2_access.tier(...) in a module imported at start-up.",
-                id="b2_access.E007",
-            ))  # fmt: skip
+            messages.append(
+                Error(
+                    f"{storage!r} uses the access tier {storage.access.tier!r}, which is not "
+                    f"registered (known: {', '.join(tiers.names())}).",
+                    hint="Register it with @b2_access.tier(...) in a module imported at start-up.",
+                    id="b2_access.E007",
+                )
+            )
         info = storage.config.account_info
         if info.get("backend") == "django-cache" and info.get("cache", "b2") not in caches:
-            messages.append(Error(
-                f"{storage!r} keeps B2 account info in the cache {info.get('cache', 'b2')!r}, "
-                "which is not in CACHES.",
-                hint="Add that cache, or set account_info to {'backend': 'memory'}.",
-                id="b2_access.E008",
-            ))  # fmt: skip
+            messages.append(
+                Error(
+                    f"{storage!r} keeps B2 account info in the cache {info.get('cache', 'b2')!r}, "
+                    "which is not in CACHES.",
+                    hint="Add that cache, or set account_info to {'backend': 'memory'}.",
+                    id="b2_access.E008",
+                )
+            )
     return messages
 
 
@@ -129,12 +148,14 @@ def check_public_buckets(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         except ProbeFailed:
             continue
         if public:
-            messages.append(Warning(
-                f"{storage!r} signs {storage.access.tier!r} links to the allPublic bucket "
-                f"{storage.config.bucket!r}: anyone can read its files without a link.",
-                hint="Make the bucket allPrivate, or use the public tier.",
-                id="b2_access.W009",
-            ))  # fmt: skip
+            messages.append(
+                Warning(
+                    f"{storage!r} signs {storage.access.tier!r} links to the allPublic bucket "
+                    f"{storage.config.bucket!r}: anyone can read its files without a link.",
+                    hint="Make the bucket allPrivate, or use the public tier.",
+                    id="b2_access.W009",
+                )
+            )
     return messages
 
 
@@ -185,14 +206,17 @@ def check_tier_isolation(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             if (a.access.tier, a.access.scope) == (b.access.tier, b.access.scope):
                 continue
             if _overlap(_area(a), _area(b)):
-                messages.append(Error(
-                    f"{_describe(label_a, a)} and {_describe(label_b, b)} share the bucket "
-                    f"{a.config.bucket!r} in overlapping locations: B2 download tokens cover a "
-                    "name prefix, so the B2 URL behind a link of one can open files of the other.",
-                    hint='Give each a distinct location, neither a prefix of the other (e.g. '
-                         '"docs" and "staff-docs"); no location means the whole bucket.',
-                    id="b2_access.E010",
-                ))  # fmt: skip
+                messages.append(
+                    Error(
+                        f"{_describe(label_a, a)} and {_describe(label_b, b)} share the bucket "
+                        f"{a.config.bucket!r} in overlapping locations: B2 download tokens cover a "
+                        "name prefix, so the B2 URL behind a link of one can open files of the "
+                        "other.",
+                        hint="Give each a distinct location, neither a prefix of the other (e.g. "
+                        '"docs" and "staff-docs"); no location means the whole bucket.',
+                        id="b2_access.E010",
+                    )
+                )
     return messages
 
 
@@ -210,15 +234,17 @@ def check_scope_coverage(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 if other.config.location == storage.config.location:
                     continue
                 if _overlap(region, _area(other)):
-                    messages.append(Error(
-                        f"{_describe(label, storage)} hands out B2 download tokens for "
-                        f"{covered} in the bucket {storage.config.bucket!r}, which covers the "
-                        f"files of {_describe(other_label, other)}.",
-                        hint="Give the scoped storage a location of its own that no other "
-                             "storage's location starts with, narrow its scope to its own files, "
-                             "or use scope 'file'.",
-                        id="b2_access.E011",
-                    ))  # fmt: skip
+                    messages.append(
+                        Error(
+                            f"{_describe(label, storage)} hands out B2 download tokens for "
+                            f"{covered} in the bucket {storage.config.bucket!r}, which covers the "
+                            f"files of {_describe(other_label, other)}.",
+                            hint="Give the scoped storage a location of its own that no other "
+                            "storage's location starts with, narrow its scope to its own files, "
+                            "or use scope 'file'.",
+                            id="b2_access.E011",
+                        )
+                    )
     return messages
 
 

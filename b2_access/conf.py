@@ -58,9 +58,12 @@ class AccessSettings:
 def parse_access_settings(raw: dict[str, Any]) -> AccessSettings:
     """Return ``raw`` (a ``B2_ACCESS`` dict) validated, or raise ``ImproperlyConfigured``."""
     check_fields(
-        AccessSettings, raw, named=lambda key: f"B2_ACCESS[{key!r}]", error=ImproperlyConfigured,
+        AccessSettings,
+        raw,
+        named=lambda key: f"B2_ACCESS[{key!r}]",
+        error=ImproperlyConfigured,
         what="B2_ACCESS key",
-    )  # fmt: skip
+    )
     if "legacy" in raw:
         raw = {**raw, "legacy": _legacy_aliases(raw["legacy"])}
     conf = AccessSettings(**raw)

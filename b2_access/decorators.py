@@ -86,8 +86,12 @@ def _respond(request: HttpRequest, result: Any) -> HttpResponse:
         return result  # the view refused (403, 404, a redirect) on its own terms
     storage, name, options = _target(result)
     resolver = shared_resolver()
-    delivery = Delivery(name, bool(options.get("attachment", storage.access.attachment)),
-                        options.get("filename"), options.get("cache_control"))  # fmt: skip
+    delivery = Delivery(
+        name,
+        bool(options.get("attachment", storage.access.attachment)),
+        options.get("filename"),
+        options.get("cache_control"),
+    )
     # The view decided for this one file: its token covers the file, never the storage's scope.
     return resolver.redirect(request, storage, delivery, file_only=True)
 

@@ -223,8 +223,9 @@ class DownloadResolver:
             logger.error("b2_access: 503 B2 refused: %s", exc)
             return unavailable(30)
         except Exception:  # never a 500 for a genuine link: say "try again" and log it
-            logger.exception("b2_access: 503 unexpected failure for bucket %s",
-                             storage.config.bucket)  # fmt: skip
+            logger.exception(
+                "b2_access: 503 unexpected failure for bucket %s", storage.config.bucket
+            )
             return unavailable(30)
         return self._redirected(storage, url)
 

@@ -62,8 +62,9 @@ def unavailable(retry_after: int) -> HttpResponse:
     """Return a 503 with ``Retry-After``: B2 could not be reached."""
     response = HttpResponse(
         "The file store is unavailable right now; try again shortly.",
-        status=503, content_type="text/plain; charset=utf-8",
-    )  # fmt: skip
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
     return quiet(response)

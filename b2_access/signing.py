@@ -86,9 +86,15 @@ def _grant(payload: str, name: str) -> Grant:
     try:
         storage, tier, expires, options, user = json.loads(_unb64(payload))
         return Grant(
-            str(storage), name, str(tier), int(expires), bool(options.get("a")),
-            options.get("f"), options.get("c"), None if user is None else str(user),
-        )  # fmt: skip
+            str(storage),
+            name,
+            str(tier),
+            int(expires),
+            bool(options.get("a")),
+            options.get("f"),
+            options.get("c"),
+            None if user is None else str(user),
+        )
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken("The download link's payload is malformed.") from exc
 

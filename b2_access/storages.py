@@ -53,9 +53,13 @@ class AccessOptions:
     def parse(cls, options: dict[str, Any], default_tier: str, kind: str) -> AccessOptions:
         """Validate the access options of a signed storage."""
         check_fields(
-            cls, options, named=lambda key: f"{kind} option {key!r}", error=B2ConfigurationError,
-            what=f"{kind} option", required=False,
-        )  # fmt: skip
+            cls,
+            options,
+            named=lambda key: f"{kind} option {key!r}",
+            error=B2ConfigurationError,
+            what=f"{kind} option",
+            required=False,
+        )
         if options.get("scope") == "":
             raise B2ConfigurationError(
                 f"{kind} option 'scope' must be 'file', 'bucket' or a prefix."
@@ -63,8 +67,12 @@ class AccessOptions:
         expires = options.get("expires")
         if expires is not None and not 1 <= expires <= MAX_B2_SECONDS:
             raise B2ConfigurationError(f"{kind} option 'expires' must be 1 to {MAX_B2_SECONDS}.")
-        return cls(options.get("tier", default_tier), expires, options.get("attachment", False),
-                   options.get("scope", "file"))  # fmt: skip
+        return cls(
+            options.get("tier", default_tier),
+            expires,
+            options.get("attachment", False),
+            options.get("scope", "file"),
+        )
 
 
 @recorded_as("b2_access.SignedB2Storage")

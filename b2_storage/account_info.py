@@ -49,11 +49,15 @@ def cache_failed(alias: str, exc: Exception) -> None:
     if missing:
         logger.error(
             "b2_storage: the cache %r is not in CACHES, so B2 account data stays in each process "
-            "(add it to CACHES, or set account_info to {'backend': 'memory'}).", alias,
-        )  # fmt: skip
+            "(add it to CACHES, or set account_info to {'backend': 'memory'}).",
+            alias,
+        )
     else:
-        logger.warning("b2_storage: the %r cache failed (%s); using this process's account data",
-                       alias, type(exc).__name__)  # fmt: skip
+        logger.warning(
+            "b2_storage: the %r cache failed (%s); using this process's account data",
+            alias,
+            type(exc).__name__,
+        )
 
 
 class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
@@ -106,16 +110,30 @@ class DjangoCacheAccountInfo(UrlPoolAccountInfo):  # type: ignore[misc]
 
     @sensitive_variables("auth_token", "application_key", "entry")
     def _set_auth_data(
-        self, account_id: str, auth_token: str, api_url: str, download_url: str,
-        recommended_part_size: int, absolute_minimum_part_size: int, application_key: str,
-        realm: str, s3_api_url: str, allowed: Mapping[str, Any], application_key_id: str,
-    ) -> None:  # fmt: skip
+        self,
+        account_id: str,
+        auth_token: str,
+        api_url: str,
+        download_url: str,
+        recommended_part_size: int,
+        absolute_minimum_part_size: int,
+        application_key: str,
+        realm: str,
+        s3_api_url: str,
+        allowed: Mapping[str, Any],
+        application_key_id: str,
+    ) -> None:
         entry = {
-            "account_id": account_id, "auth_token": auth_token, "api_url": api_url,
-            "download_url": download_url, "recommended_part_size": recommended_part_size,
+            "account_id": account_id,
+            "auth_token": auth_token,
+            "api_url": api_url,
+            "download_url": download_url,
+            "recommended_part_size": recommended_part_size,
             "absolute_minimum_part_size": absolute_minimum_part_size,
-            "s3_api_url": s3_api_url, "allowed": dict(allowed), "buckets": {},
-        }  # fmt: skip
+            "s3_api_url": s3_api_url,
+            "allowed": dict(allowed),
+            "buckets": {},
+        }
         self._write(entry)
 
     # -- what stays in this process -------------------------------------------------------

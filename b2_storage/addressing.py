@@ -39,9 +39,11 @@ class B2Addressing:
 
     def _dir_prefix(self, path: str) -> str:
         path = path.strip("/")
-        return f"{self.b2_name(path)}/" if path else (
-            f"{self.config.location}/" if self.config.location else ""
-        )  # fmt: skip
+        return (
+            f"{self.b2_name(path)}/"
+            if path
+            else (f"{self.config.location}/" if self.config.location else "")
+        )
 
     # -- download tokens ---------------------------------------------------------------
     def token_prefix(self, name: str) -> str:

@@ -28,15 +28,19 @@ def _settings_of_storages(option: str) -> Iterator[tuple[str, str, Any]]:
     field's own storage), the setting its ``option`` comes from, and the value (or ``None``)."""
     shared = getattr(settings, "B2_STORAGE", {})
     for alias, options in b2_aliases():
-        where = f"STORAGES[{alias!r}]['OPTIONS'][{option!r}]" if option in options else (
-            f"B2_STORAGE[{option!r}]"
-        )  # fmt: skip
+        where = (
+            f"STORAGES[{alias!r}]['OPTIONS'][{option!r}]"
+            if option in options
+            else (f"B2_STORAGE[{option!r}]")
+        )
         yield f"STORAGES[{alias!r}]", where, {**shared, **options}.get(option)
     for label, storage in field_storages():
         value = getattr(storage.config, option)
-        where = f"B2_STORAGE[{option!r}]" if shared.get(option) == value else (
-            f"the {option!r} option of {label}'s storage"
-        )  # fmt: skip
+        where = (
+            f"B2_STORAGE[{option!r}]"
+            if shared.get(option) == value
+            else (f"the {option!r} option of {label}'s storage")
+        )
         yield label, where, value
 
 
@@ -59,11 +63,14 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             if value is not None and not isinstance(value, str):
                 continue  # the wrong type: B2Storage's own error says so when it is built
             state = "not set" if value is None else "empty"
-            messages.append(Error(
-                f"{where} is {state}: the B2 {noun} of {', '.join(labels)}.",
-                hint=f"Set it (for example from the {variable} environment variable); {DOCTOR}.",
-                id=check_id,
-            ))  # fmt: skip
+            messages.append(
+                Error(
+                    f"{where} is {state}: the B2 {noun} of {', '.join(labels)}.",
+                    hint=f"Set it (for example from the {variable} environment variable); "
+                    f"{DOCTOR}.",
+                    id=check_id,
+                )
+            )
     return messages
 
 
@@ -73,11 +80,14 @@ def check_realm(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     for (where, realm), labels in _grouped("realm").items():
         url = realm_url(realm if isinstance(realm, str) else "production")
         if _is_loopback(urlsplit(url).hostname or ""):
-            messages.append(Warning(
-                f"{', '.join(labels)} points at a local B2 server ({url}), set in {where}.",
-                hint=f"For Backblaze B2, remove it (the default realm is 'production'); {DOCTOR}.",
-                id="b2_storage.W001",
-            ))  # fmt: skip
+            messages.append(
+                Warning(
+                    f"{', '.join(labels)} points at a local B2 server ({url}), set in {where}.",
+                    hint="For Backblaze B2, remove it (the default realm is 'production'); "
+                    f"{DOCTOR}.",
+                    id="b2_storage.W001",
+                )
+            )
     return messages
 
 

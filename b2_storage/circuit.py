@@ -110,8 +110,11 @@ class Circuit:
             opened = not self._open
             self._open, self._until, self._prober = True, self.clock(), None
         if opened:
-            logger.warning("b2_storage: B2 answers 5xx past retries for %s; one request at a "
-                           "time until it answers", self.name)  # fmt: skip
+            logger.warning(
+                "b2_storage: B2 answers 5xx past retries for %s; one request at a "
+                "time until it answers",
+                self.name,
+            )
 
     def reset(self) -> None:
         """Close the circuit and forget its history, without logging."""
@@ -172,8 +175,12 @@ class Circuit:
             self._open, self._until, self._prober = True, self.clock() + backoff, None
             self._failures = 0
         if opened:
-            logger.warning("b2_storage: B2 %s for %s; failing fast for %d s, then probing",
-                           why, self.name, backoff)  # fmt: skip
+            logger.warning(
+                "b2_storage: B2 %s for %s; failing fast for %d s, then probing",
+                why,
+                self.name,
+                backoff,
+            )
         else:
             logger.debug("b2_storage: the probe of %s failed; next in %d s", self.name, backoff)
 

@@ -60,9 +60,13 @@ class StorageConfig:
         option names a subclass takes out of ``options`` before, for the unknown-key message)."""
         merged = {**getattr(settings, "B2_STORAGE", {}), **options}
         check_fields(
-            cls, merged, named=lambda key: f"{kind} option {key!r}", error=B2ConfigurationError,
-            what=f"{kind} option", also=also,
-        )  # fmt: skip
+            cls,
+            merged,
+            named=lambda key: f"{kind} option {key!r}",
+            error=B2ConfigurationError,
+            what=f"{kind} option",
+            also=also,
+        )
         config = cls(**merged)
         config._check_values(kind)
         return config

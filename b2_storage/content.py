@@ -16,12 +16,24 @@ from collections.abc import Mapping
 from .config import StorageConfig
 
 DEFAULT_TYPE = "application/octet-stream"
-ACTIVE_TYPES = frozenset({
-    "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
-    "text/xsl", "application/xslt+xml", "text/javascript", "application/javascript",
-    "application/x-javascript", "application/ecmascript", "text/ecmascript",
-    "application/wasm", "text/vnd.wap.wml",
-})  # fmt: skip
+ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/xsl",
+        "application/xslt+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "text/ecmascript",
+        "application/wasm",
+        "text/vnd.wap.wml",
+    }
+)
 
 
 def content_type_for(name: str, overrides: Mapping[str, str]) -> str:

@@ -72,15 +72,17 @@ def check_version(name: str, file_id: str | None, response: Any) -> None:
     served = headers.get(FILE_ID_HEADER)
     if file_id and served and served != file_id:
         raise B2IntegrityError(
-            name, f"it was replaced in B2 while it was being read (version {file_id} opened, "
+            name,
+            f"it was replaced in B2 while it was being read (version {file_id} opened, "
             f"{served} served); open it again",
-        )  # fmt: skip
+        )
 
 
 def incomplete(name: str, got: int, size: int, cause: str = "") -> B2IntegrityError:
     """Return the error for a download that ended after ``got`` of ``size`` bytes."""
     because = f" ({cause})" if cause else ""
     return B2IntegrityError(
-        name, f"B2 ended the download after {got} of {size} bytes{because}; nothing short was "
+        name,
+        f"B2 ended the download after {got} of {size} bytes{because}; nothing short was "
         "returned, read again to retry",
-    )  # fmt: skip
+    )

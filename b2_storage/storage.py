@@ -193,9 +193,10 @@ class B2Storage(B2Addressing, Storage):
                 return candidate
             if len(other) < folders_end:
                 raise B2InvalidName(
-                    candidate, f"its folder extends the stored file {other[:100]!r}, whose "
+                    candidate,
+                    f"its folder extends the stored file {other[:100]!r}, whose "
                     "download links would open it too; save it elsewhere or rename that file",
-                )  # fmt: skip
+                )
             candidate = super().get_available_name(in_new_folder(name), max_length)
         raise B2StorageError(f"Could not find a free name for {name[:100]!r}.")
 

@@ -40,9 +40,13 @@ from .exceptions import (
 
 T = TypeVar("T")
 UNAVAILABLE = (
-    B2ConnectionError, B2RequestTimeout, ConnectionReset, MaxRetriesExceeded, ServiceError,
+    B2ConnectionError,
+    B2RequestTimeout,
+    ConnectionReset,
+    MaxRetriesExceeded,
+    ServiceError,
     TooManyRequests,
-)  # fmt: skip
+)
 MAX_THROTTLE_WAIT = 10.0
 # What the first failure of a large upload said, as b2sdk's AlreadyFailed repeats it.
 TRANSIENT = re.compile(
@@ -129,8 +133,9 @@ def translate(name: str, exc: B2Error) -> B2StorageError:
         return error
     if isinstance(exc, AlreadyFailed):  # another part of a large upload failed first
         if TRANSIENT.search(str(exc)):
-            return B2Unavailable(f"B2 could not be reached while uploading {name!r} "
-                                 "(b2sdk AlreadyFailed).")  # fmt: skip
+            return B2Unavailable(
+                f"B2 could not be reached while uploading {name!r} (b2sdk AlreadyFailed)."
+            )
         return B2UploadFailed(
             f"The upload of {name!r} failed; nothing of it is visible (b2sdk AlreadyFailed)."
         )

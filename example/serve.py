@@ -33,9 +33,11 @@ def claim_port(host: str, port: int) -> int:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            print(f"hatch run example:serve: error: cannot listen on {host}:{port}: "
-                  f"{exc.strerror or exc} (choose another with --port, or --port 0)",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"hatch run example:serve: error: cannot listen on {host}:{port}: "
+                f"{exc.strerror or exc} (choose another with --port, or --port 0)",
+                file=sys.stderr,
+            )
             sys.exit(2)
     return port
 

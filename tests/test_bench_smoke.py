@@ -31,8 +31,12 @@ ROWS = [
     "signed link -> 302 to B2",
     "empty sync view",
 ]
-SEED_ROWS = ["django-backblaze-b2 LoggedInStorage.url()", "django-backblaze-b2 /b2l/ proxy",
-             "django-backblaze-b2 7.0.0", "django-backblaze-b2: open().read()"]  # fmt: skip
+SEED_ROWS = [
+    "django-backblaze-b2 LoggedInStorage.url()",
+    "django-backblaze-b2 /b2l/ proxy",
+    "django-backblaze-b2 7.0.0",
+    "django-backblaze-b2: open().read()",
+]
 
 
 # Call counts are not timings: these lines hold at any size (the section's one-click table).
@@ -49,19 +53,27 @@ def test_every_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     # One run for every check (so pytest-xdist does not start several): ~20 s of tiny sizes.
     result = subprocess.run(
         [sys.executable, "-m", "tests.bench", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     stdout, report = result.stdout, (tmp_path / "README.md").read_text()
     rows = ROWS + (SEED_ROWS if find_spec("django_backblaze_b2") else [])
     missing = [text for text in SECTIONS + rows + CALL_LINES + ["## Summary"] if text not in stdout]
     missing += [text for text in SECTIONS if text not in report]
-    missing += [text for text in (
-        "| measure | ours | floor / peer | ratio | contract | verdict |",
-        "## Where we fall short of the performance contract",
-        "Command: `hatch run bench:all`",
-        " CPUs (",
-    ) if text not in report]  # fmt: skip
+    missing += [
+        text
+        for text in (
+            "| measure | ours | floor / peer | ratio | contract | verdict |",
+            "## Where we fall short of the performance contract",
+            "Command: `hatch run bench:all`",
+            " CPUs (",
+        )
+        if text not in report
+    ]
     assert missing == []
     # The page it writes is a doc like any other: every block says how the docs tests run it.
     from tests.docs.blocks import parse

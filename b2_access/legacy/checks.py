@@ -20,8 +20,11 @@ from ..storages import SignedB2Storage
 from . import LEGACY_ROUTES
 
 LEGACY_VIEWS = "b2_access.legacy.views"
-HINT = {"public": "b2_access.PublicStorage", "logged_in": "b2_access.LoggedInStorage",
-        "staff": "b2_access.StaffStorage"}  # fmt: skip
+HINT = {
+    "public": "b2_access.PublicStorage",
+    "logged_in": "b2_access.LoggedInStorage",
+    "staff": "b2_access.StaffStorage",
+}
 
 
 def check_legacy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -35,19 +38,23 @@ def check_legacy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     for kind, alias in conf.legacy.items():
         storage = _build(alias)
         if isinstance(storage, str):
-            messages.append(Error(
-                f"B2_ACCESS['legacy'][{kind!r}] names STORAGES[{alias!r}], which {storage}.",
-                hint=f"Old /{LEGACY_ROUTES[kind]} links need a {HINT[kind]} there.",
-                id="b2_access.E012",
-            ))  # fmt: skip
+            messages.append(
+                Error(
+                    f"B2_ACCESS['legacy'][{kind!r}] names STORAGES[{alias!r}], which {storage}.",
+                    hint=f"Old /{LEGACY_ROUTES[kind]} links need a {HINT[kind]} there.",
+                    id="b2_access.E012",
+                )
+            )
         elif storage.access.tier != kind:
-            messages.append(Error(
-                f"B2_ACCESS['legacy'][{kind!r}] names STORAGES[{alias!r}], a storage of the "
-                f"{storage.access.tier!r} tier: old /{LEGACY_ROUTES[kind]} links would let "
-                f"whoever the {kind!r} tier allows open its files.",
-                hint=f"Name a {HINT[kind]} (tier {kind!r}) for {kind!r}.",
-                id="b2_access.E013",
-            ))  # fmt: skip
+            messages.append(
+                Error(
+                    f"B2_ACCESS['legacy'][{kind!r}] names STORAGES[{alias!r}], a storage of the "
+                    f"{storage.access.tier!r} tier: old /{LEGACY_ROUTES[kind]} links would let "
+                    f"whoever the {kind!r} tier allows open its files.",
+                    hint=f"Name a {HINT[kind]} (tier {kind!r}) for {kind!r}.",
+                    id="b2_access.E013",
+                )
+            )
         else:
             legacy[kind] = storage
     return messages + _check_isolation(legacy)
@@ -77,32 +84,38 @@ def _check_isolation(legacy: dict[str, SignedB2Storage]) -> list[CheckMessage]:
                     _area(storage)
                 ):
                     continue
-                messages.append(Error(
-                    f"Old /{LEGACY_ROUTES[kind]} links open any name of "
-                    f"{_describe('the legacy ' + repr(kind) + ' storage', storage)}, which "
-                    f"holds the files of {_describe(label, other)}.",
-                    hint="Give the legacy storage a location or a bucket of its own.",
-                    id="b2_access.E014",
-                ))  # fmt: skip
+                messages.append(
+                    Error(
+                        f"Old /{LEGACY_ROUTES[kind]} links open any name of "
+                        f"{_describe('the legacy ' + repr(kind) + ' storage', storage)}, which "
+                        f"holds the files of {_describe(label, other)}.",
+                        hint="Give the legacy storage a location or a bucket of its own.",
+                        id="b2_access.E014",
+                    )
+                )
     return messages
 
 
 def _check_routes(conf: AccessSettings) -> list[CheckMessage]:
     routed = {kind: _routed(f"/{route}x") for kind, route in LEGACY_ROUTES.items()}
     if conf.legacy and not any(routed.values()):
-        return [Warning(
-            "B2_ACCESS['legacy'] is set but the old /b2/, /b2l/ and /b2s/ links are not routed: "
-            "they answer 404.",
-            hint='Add path("", include("b2_access.legacy.urls")) to the root URLconf.',
-            id="b2_access.W015",
-        )]  # fmt: skip
+        return [
+            Warning(
+                "B2_ACCESS['legacy'] is set but the old /b2/, /b2l/ and /b2s/ links are not "
+                "routed: they answer 404.",
+                hint='Add path("", include("b2_access.legacy.urls")) to the root URLconf.',
+                id="b2_access.W015",
+            )
+        ]
     if not conf.legacy and any(routed.values()):
-        return [Warning(
-            "b2_access.legacy.urls is included but B2_ACCESS['legacy'] is not set: every old "
-            "link answers 404 (or 403 under B2_ACCESS['url_prefix']).",
-            hint="Name the storages of the old links in B2_ACCESS['legacy'].",
-            id="b2_access.W016",
-        )]  # fmt: skip
+        return [
+            Warning(
+                "b2_access.legacy.urls is included but B2_ACCESS['legacy'] is not set: every old "
+                "link answers 404 (or 403 under B2_ACCESS['url_prefix']).",
+                hint="Name the storages of the old links in B2_ACCESS['legacy'].",
+                id="b2_access.W016",
+            )
+        ]
     return []
 
 

@@ -24,13 +24,18 @@ OLD_MODULES = frozenset({OLD_PACKAGE, f"{OLD_PACKAGE}.storage", f"{OLD_PACKAGE}.
 # Each old class and the kind of link its files had (None: plain B2 URLs). AdminStorage is the
 # staff storage of its releases before 2.0, which older migrations may still name.
 OLD_CLASSES: dict[str, str | None] = {
-    "BackblazeB2Storage": None, "PublicStorage": "public", "LoggedInStorage": "logged_in",
-    "StaffStorage": "staff", "AdminStorage": "staff",
-}  # fmt: skip
+    "BackblazeB2Storage": None,
+    "PublicStorage": "public",
+    "LoggedInStorage": "logged_in",
+    "StaffStorage": "staff",
+    "AdminStorage": "staff",
+}
 NEW_CLASSES: dict[str | None, str] = {
-    None: "b2_storage.B2Storage", "public": "b2_access.PublicStorage",
-    "logged_in": "b2_access.LoggedInStorage", "staff": "b2_access.StaffStorage",
-}  # fmt: skip
+    None: "b2_storage.B2Storage",
+    "public": "b2_access.PublicStorage",
+    "logged_in": "b2_access.LoggedInStorage",
+    "staff": "b2_access.StaffStorage",
+}
 Deconstructed = tuple[str, Mapping[str, Any]]  # a storage's path and keyword arguments
 
 

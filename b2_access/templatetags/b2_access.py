@@ -35,6 +35,9 @@ def signed_url(
     request = context.get("request")
     user = getattr(request, "user", None) if bind_user else None
     return storage.signed_url(
-        str(file.name), user=user, attachment=attachment, filename=filename,
+        str(file.name),
+        user=user,
+        attachment=attachment,
+        filename=filename,
         cache_control=cache_control,
-    )  # fmt: skip
+    )

@@ -18,9 +18,12 @@ PREREQUISITES = ("credentials", "key bucket", "key prefix", "bucket")
 
 
 def diagnose(
-    targets: Iterable[Target], *, write: bool = False, user: Any = None,
+    targets: Iterable[Target],
+    *,
+    write: bool = False,
+    user: Any = None,
     prober: Prober | None = None,
-) -> list[Finding]:  # fmt: skip
+) -> list[Finding]:
     """Return the findings about each target, in order; with ``write``, a round trip each
     (following signed links as ``user`` when given)."""
     prober = prober or Prober()

@@ -44,8 +44,9 @@ def examine(
         except ProbeFailed as exc:
             findings.append(_refused(label, storage, exc))
     if grant is not None:
-        findings.append(Finding(label, "credentials", OK,
-                                f"B2 accepted the key (realm {config.realm!r})"))  # fmt: skip
+        findings.append(
+            Finding(label, "credentials", OK, f"B2 accepted the key (realm {config.realm!r})")
+        )
         findings.append(_clock(label, grant.clock_skew))
         findings.extend(_reach(label, storage, grant))
         bucket_type, found = _bucket(label, storage, grant, prober)
@@ -62,9 +63,13 @@ def _refused(label: str, storage: B2Storage, exc: ProbeFailed) -> Finding:
         return Finding(label, "credentials", ERROR, f"B2 refused the key ({exc}): {fix}")
     url = realm_url(config.realm)
     where = url if url == config.realm else f"{config.realm!r} ({url})"
-    return Finding(label, "credentials", ERROR,
-                   f"could not authorize with B2 at {where}: {exc}; check the 'realm' option and "
-                   "this host's network")  # fmt: skip
+    return Finding(
+        label,
+        "credentials",
+        ERROR,
+        f"could not authorize with B2 at {where}: {exc}; check the 'realm' option and "
+        "this host's network",
+    )
 
 
 def _clock(label: str, skew: float | None) -> Finding:
@@ -76,8 +81,12 @@ def _clock(label: str, skew: float | None) -> Finding:
     said = f"this host's clock is {off:.0f} s {'ahead of' if skew > 0 else 'behind'} B2's"
     if off > SKEW_WARN:
         status = ERROR if off > SKEW_LIMIT else WARN
-        return Finding(label, "clock", status, f"{said}; B2 refuses requests more than 10 "
-                       "minutes off: synchronize the clock (NTP)")  # fmt: skip
+        return Finding(
+            label,
+            "clock",
+            status,
+            f"{said}; B2 refuses requests more than 10 minutes off: synchronize the clock (NTP)",
+        )
     return Finding(label, "clock", OK, said)
 
 
@@ -90,9 +99,13 @@ def _reach(label: str, storage: B2Storage, grant: KeyGrant) -> list[Finding]:
         reach = Finding(label, "key bucket", OK, f"the key is restricted to {bucket!r}")
     else:
         other = repr(grant.bucket_name) if grant.bucket_name else "a bucket that no longer exists"
-        reach = Finding(label, "key bucket", ERROR,
-                        f"the key is restricted to {other}, not {bucket!r}: use a key for "
-                        f"{bucket!r} (or one for every bucket)")  # fmt: skip
+        reach = Finding(
+            label,
+            "key bucket",
+            ERROR,
+            f"the key is restricted to {other}, not {bucket!r}: use a key for "
+            f"{bucket!r} (or one for every bucket)",
+        )
     prefix = grant.name_prefix or ""
     area = f"{location}/" if location else ""
     where = (
@@ -103,13 +116,16 @@ def _reach(label: str, storage: B2Storage, grant: KeyGrant) -> list[Finding]:
     if not prefix:
         names = Finding(label, "key prefix", OK, "the key may use every file name")
     elif area.startswith(prefix):
-        names = Finding(label, "key prefix", OK,
-                        f"the key's name prefix {prefix!r} covers {where}")  # fmt: skip
+        names = Finding(label, "key prefix", OK, f"the key's name prefix {prefix!r} covers {where}")
     else:
-        names = Finding(label, "key prefix", ERROR,
-                        f"the key is restricted to names starting with {prefix!r}, which does not "
-                        f"cover {where}: set 'location' under that prefix, or use "
-                        "a key whose name prefix covers it")  # fmt: skip
+        names = Finding(
+            label,
+            "key prefix",
+            ERROR,
+            f"the key is restricted to names starting with {prefix!r}, which does not "
+            f"cover {where}: set 'location' under that prefix, or use "
+            "a key whose name prefix covers it",
+        )
     return [reach, names]
 
 
@@ -129,17 +145,28 @@ def _bucket(
         wanted = storage.config.create_bucket
         if wanted:
             kind = wanted if isinstance(wanted, str) else "allPrivate"
-            return None, Finding(label, "bucket", WARN, f"{name!r} does not exist yet: the "
-                                 f"storage creates it ({kind}) on first use")  # fmt: skip
-        return None, Finding(label, "bucket", ERROR,
-                             f"{name!r} does not exist: create it, correct the 'bucket' option, "
-                             "or set 'create_bucket'")  # fmt: skip
+            return None, Finding(
+                label,
+                "bucket",
+                WARN,
+                f"{name!r} does not exist yet: the storage creates it ({kind}) on first use",
+            )
+        return None, Finding(
+            label,
+            "bucket",
+            ERROR,
+            f"{name!r} does not exist: create it, correct the 'bucket' option, "
+            "or set 'create_bucket'",
+        )
     if bucket_type == "allPublic" and storage.needs_private_bucket():
-        return bucket_type, Finding(label, "bucket", ERROR,
+        return bucket_type, Finding(
+            label,
+            "bucket",
+            ERROR,
             f"{name!r} is allPublic, but this storage's files are meant to open only through "
             f"its links: anyone could fetch its files directly at {grant.download_url}/file/"
             f"{name}/<name>. Make the bucket allPrivate, or use a public tier",
-        )  # fmt: skip
+        )
     if bucket_type not in ("allPrivate", "allPublic"):
         return bucket_type, Finding(label, "bucket", WARN, f"{name!r} is {bucket_type}")
     return bucket_type, Finding(label, "bucket", OK, f"{name!r} exists ({bucket_type})")
@@ -156,17 +183,26 @@ def _capabilities(
     if not missing:
         return Finding(label, "capabilities", OK, f"the key has {wanted.replace(',', ', ')}")
     lacks = ", ".join(f"{c} ({USES.get(c, 'used by the storage')})" for c in missing)
-    return Finding(label, "capabilities", ERROR,
-                   f"the key lacks {lacks}: create a key with all the storage needs: b2 key create "
-                   f"--bucket {storage.config.bucket} KEY_NAME {wanted}")  # fmt: skip
+    return Finding(
+        label,
+        "capabilities",
+        ERROR,
+        f"the key lacks {lacks}: create a key with all the storage needs: b2 key create "
+        f"--bucket {storage.config.bucket} KEY_NAME {wanted}",
+    )
 
 
 def _cache(label: str, alias: str) -> Finding:
     """Return whether the cache ``alias`` answers a set/get/delete round trip."""
     check = f"cache {alias!r}"
     if alias not in getattr(settings, "CACHES", {}):
-        return Finding(label, check, ERROR, f"{alias!r} is not in CACHES: add it (the storage "
-                       "shares B2 account data or tokens through it)")  # fmt: skip
+        return Finding(
+            label,
+            check,
+            ERROR,
+            f"{alias!r} is not in CACHES: add it (the storage "
+            "shares B2 account data or tokens through it)",
+        )
     entry = f"b2_storage:doctor:{uuid.uuid4().hex}"
     try:
         cache = caches[alias]
@@ -175,10 +211,19 @@ def _cache(label: str, alias: str) -> Finding:
         cache.delete(entry)
         left = cache.get(entry)
     except Exception as exc:  # whatever the backend raises: its server is down, a bad LOCATION
-        return Finding(label, check, ERROR,
-                       f"the cache failed ({type(exc).__name__}: {str(exc)[:120]}): until it "
-                       "works, each process keeps its own B2 account data and tokens")  # fmt: skip
+        return Finding(
+            label,
+            check,
+            ERROR,
+            f"the cache failed ({type(exc).__name__}: {str(exc)[:120]}): until it "
+            "works, each process keeps its own B2 account data and tokens",
+        )
     if kept != "b2doctor" or left is not None:
-        return Finding(label, check, WARN, "the cache does not keep values (a DummyCache?): "
-                       "each process authorizes with B2 and fetches tokens on its own")  # fmt: skip
+        return Finding(
+            label,
+            check,
+            WARN,
+            "the cache does not keep values (a DummyCache?): "
+            "each process authorizes with B2 and fetches tokens on its own",
+        )
     return Finding(label, check, OK, "answered a set/get/delete round trip")

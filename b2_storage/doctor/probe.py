@@ -95,8 +95,13 @@ class Prober:
         key = (grant.api_url, bucket)
         if key not in self._buckets:
             body = {"accountId": grant.account_id, "bucketName": bucket}
-            response = _call("POST", f"{grant.api_url}/b2api/v3/b2_list_buckets", self._timeout(),
-                             json=body, headers={"Authorization": grant.token})  # fmt: skip
+            response = _call(
+                "POST",
+                f"{grant.api_url}/b2api/v3/b2_list_buckets",
+                self._timeout(),
+                json=body,
+                headers={"Authorization": grant.token},
+            )
             answer = _json(response, f"b2_list_buckets for {bucket!r}")
             found = [b for b in answer.get("buckets", []) if b.get("bucketName") == bucket]
             self._buckets[key] = str(found[0].get("bucketType")) if found else None
@@ -121,16 +126,22 @@ def _authorize(
     try:
         api = answer["apiInfo"]["storageApi"]
         return KeyGrant(
-            realm_url=url, account_id=str(answer["accountId"]), api_url=str(api["apiUrl"]),
+            realm_url=url,
+            account_id=str(answer["accountId"]),
+            api_url=str(api["apiUrl"]),
             download_url=str(api["downloadUrl"]),
             capabilities=frozenset(str(c) for c in api.get("capabilities") or ()),
-            bucket_id=api.get("bucketId"), bucket_name=api.get("bucketName"),
-            name_prefix=api.get("namePrefix"), clock_skew=_skew(response, now()),
+            bucket_id=api.get("bucketId"),
+            bucket_name=api.get("bucketName"),
+            name_prefix=api.get("namePrefix"),
+            clock_skew=_skew(response, now()),
             token=str(answer["authorizationToken"]),
-        )  # fmt: skip
+        )
     except (KeyError, TypeError):
-        raise ProbeFailed("b2_authorize_account answered without the API's fields (is the "
-                          "realm a B2 server?)", down=False) from None  # fmt: skip
+        raise ProbeFailed(
+            "b2_authorize_account answered without the API's fields (is the realm a B2 server?)",
+            down=False,
+        ) from None
 
 
 @sensitive_variables("kwargs")
@@ -154,12 +165,14 @@ def _json(response: requests.Response, what: str) -> dict[str, Any]:
         body = None
     status = response.status_code
     if not isinstance(body, dict):
-        raise ProbeFailed(f"{what}: B2 answered {status} without JSON (is the realm a B2 "
-                          "server?)", down=status >= 500, status=status)  # fmt: skip
+        raise ProbeFailed(
+            f"{what}: B2 answered {status} without JSON (is the realm a B2 server?)",
+            down=status >= 500,
+            status=status,
+        )
     if status != 200:
         said = f"{body.get('code', '')}: {str(body.get('message', ''))[:200]}"
-        raise ProbeFailed(f"{what}: B2 answered {status} {said}", down=status >= 500,
-                          status=status)  # fmt: skip
+        raise ProbeFailed(f"{what}: B2 answered {status} {said}", down=status >= 500, status=status)
     return body
 
 

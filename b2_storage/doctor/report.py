@@ -28,8 +28,11 @@ def as_table(findings: Sequence[Finding], paint: Callable[[str, str], str] | Non
     for storage, check, status, detail in rows:
         wrapped = textwrap.wrap(detail, detail_width) or [""]
         shown = status.ljust(widths[2])
-        cells = [storage.ljust(widths[0]), check.ljust(widths[1]),
-                 paint(status, shown) if paint else shown]  # fmt: skip
+        cells = [
+            storage.ljust(widths[0]),
+            check.ljust(widths[1]),
+            paint(status, shown) if paint else shown,
+        ]
         lines.append("  ".join([*cells, wrapped[0]]).rstrip())
         lines.extend(" " * indent + more for more in wrapped[1:])
     return "\n".join(lines)

@@ -57,17 +57,23 @@ def _fetch(
                 f" with a redirect to {location.split('?')[0]}" if location else ""
             )  # never a B2 URL's token: only a redirect that is not to B2 gets here
             if user is None:
-                return SKIP, (f"saved {name!r}; its signed link needs a signed-in user ({answer}): "
-                              "run with --user USERNAME to follow it")  # fmt: skip
-            return WARN, (f"saved {name!r}; its signed link refused the user {str(user)!r} "
-                          f"({answer}): pick a user the storage's tier allows")  # fmt: skip
+                return SKIP, (
+                    f"saved {name!r}; its signed link needs a signed-in user ({answer}): "
+                    "run with --user USERNAME to follow it"
+                )
+            return WARN, (
+                f"saved {name!r}; its signed link refused the user {str(user)!r} "
+                f"({answer}): pick a user the storage's tier allows"
+            )
         url, how = location, "its signed link (302 to B2)"
     fetched = requests.get(url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     if fetched.status_code != 200:
         raise StepFailed(f"saved, but fetching {how} got {fetched.status_code} from B2")
     if fetched.content != data:
-        raise StepFailed(f"saved, but {how} gave {len(fetched.content)} bytes that differ "
-                         f"from the {len(data)} saved")  # fmt: skip
+        raise StepFailed(
+            f"saved, but {how} gave {len(fetched.content)} bytes that differ "
+            f"from the {len(data)} saved"
+        )
     return OK, f"saved {name!r}, fetched the same {len(data)} bytes through {how}"
 
 
@@ -76,8 +82,9 @@ def _clean_up(label: str, storage: B2Storage, name: str) -> Finding:
         storage.delete(name)
         gone = not storage.exists(name)
     except B2StorageError as exc:
-        return Finding(label, "clean up", ERROR, f"could not delete {name!r}: {exc}; delete it "
-                       "by hand")  # fmt: skip
+        return Finding(
+            label, "clean up", ERROR, f"could not delete {name!r}: {exc}; delete it by hand"
+        )
     if not gone:
         return Finding(label, "clean up", ERROR, f"{name!r} is still there after delete()")
     return Finding(label, "clean up", OK, f"deleted {name!r} and confirmed it is gone")

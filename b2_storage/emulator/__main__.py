@@ -24,9 +24,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
     parser.add_argument(
-        "--bucket", action="append", default=[], metavar="NAME[:allPrivate|allPublic]",
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME[:allPrivate|allPublic]",
         help="create this bucket if missing (repeatable; default type allPrivate)",
-    )  # fmt: skip
+    )
     parser.add_argument("--data-dir", help="keep state in this directory (default: in memory)")
     parser.add_argument("--key-id", help="the master key id to use (default: generated)")
     parser.add_argument("--key", help="the master application key to use (default: generated)")
@@ -52,10 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Start the server, print how to reach it, and serve until interrupted."""
     args = parse_args(argv)
     server = LocalB2(
-        args.host, args.port, data_dir=args.data_dir, buckets=args.bucket,
-        application_key_id=args.key_id, application_key=args.key,
+        args.host,
+        args.port,
+        data_dir=args.data_dir,
+        buckets=args.bucket,
+        application_key_id=args.key_id,
+        application_key=args.key,
         token_lifetime=args.token_lifetime,
-    )  # fmt: skip
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

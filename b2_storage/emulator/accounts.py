@@ -112,10 +112,14 @@ class Accounts:
             _check_creator(creator, wanted, bucket_ids, name_prefix or "")
         expires = None if valid_seconds is None else now_ms() + valid_seconds * 1000
         row = KeyRow(
-            "00" + secrets.token_hex(12)[:23], "K" + secrets.token_urlsafe(22)[:30], name,
-            tuple(wanted), None if bucket_ids is None else tuple(bucket_ids),
-            name_prefix or None, expires,
-        )  # fmt: skip
+            "00" + secrets.token_hex(12)[:23],
+            "K" + secrets.token_urlsafe(22)[:30],
+            name,
+            tuple(wanted),
+            None if bucket_ids is None else tuple(bucket_ids),
+            name_prefix or None,
+            expires,
+        )
         self.store.add_key(row)
         return row
 

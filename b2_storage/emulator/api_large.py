@@ -48,8 +48,12 @@ def cancel_large_file(call: Call) -> dict[str, Any]:
     row = call.files.unfinished(call.need("fileId"))
     call.file("writeFiles", row)
     call.files.cancel_large(row.file_id)
-    return {"fileId": row.file_id, "fileName": row.name, "accountId": call.engine.account_id,
-            "bucketId": row.bucket_id}  # fmt: skip
+    return {
+        "fileId": row.file_id,
+        "fileName": row.name,
+        "accountId": call.engine.account_id,
+        "bucketId": row.bucket_id,
+    }
 
 
 def list_unfinished_large_files(call: Call) -> dict[str, Any]:

@@ -16,9 +16,13 @@ from .errors import bad_request
 
 # The query overrides of a download (and of b2_get_download_authorization).
 DOWNLOAD_OVERRIDES = (
-    "b2ContentDisposition", "b2ContentLanguage", "b2Expires", "b2CacheControl",
-    "b2ContentEncoding", "b2ContentType",
-)  # fmt: skip
+    "b2ContentDisposition",
+    "b2ContentLanguage",
+    "b2Expires",
+    "b2CacheControl",
+    "b2ContentEncoding",
+    "b2ContentType",
+)
 # The file info names that B2 turns into response headers, and the query override of each.
 HEADER_INFO = {
     "b2-content-disposition": ("Content-Disposition", "b2ContentDisposition"),

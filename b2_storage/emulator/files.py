@@ -119,9 +119,18 @@ class FileEngine:
         """Record a finished small upload as the newest version of ``name``."""
         blob_name, size, sha1 = blob
         row = FileRow(
-            0, self.new_file_id(bucket_id), bucket_id, name, "upload", size, sha1,
-            content_type, info, now_ms() if timestamp is None else timestamp, [(blob_name, size)],
-        )  # fmt: skip
+            0,
+            self.new_file_id(bucket_id),
+            bucket_id,
+            name,
+            "upload",
+            size,
+            sha1,
+            content_type,
+            info,
+            now_ms() if timestamp is None else timestamp,
+            [(blob_name, size)],
+        )
         return self.store.insert_file(row)
 
     def hide(self, bucket_id: str, name: str) -> FileRow:
@@ -131,8 +140,9 @@ class FileEngine:
             raise bad_request(f"File not present: {name}", "no_such_file")
         if latest.action == "hide":
             return latest
-        row = FileRow(0, self.new_file_id(bucket_id), bucket_id, name, "hide", 0, "none", "",
-                      {}, now_ms(), [])  # fmt: skip
+        row = FileRow(
+            0, self.new_file_id(bucket_id), bucket_id, name, "hide", 0, "none", "", {}, now_ms(), []
+        )
         return self.store.insert_file(row)
 
     def version(self, file_id: str) -> FileRow:
@@ -236,8 +246,19 @@ class FileEngine:
     ) -> FileRow:
         """Start a large file; its parts come with :meth:`add_part`."""
         content_type = content_type_for(content_type, check_name(name))
-        row = FileRow(0, self.new_file_id(bucket_id), bucket_id, name, "start", 0,
-                      "none", content_type, check_info(info), now_ms(), [])  # fmt: skip
+        row = FileRow(
+            0,
+            self.new_file_id(bucket_id),
+            bucket_id,
+            name,
+            "start",
+            0,
+            "none",
+            content_type,
+            check_info(info),
+            now_ms(),
+            [],
+        )
         return self.store.insert_file(row)
 
     def unfinished(self, file_id: str) -> FileRow:

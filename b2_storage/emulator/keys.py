@@ -11,33 +11,69 @@ from .errors import bad_request, not_implemented, unauthorized
 
 # Every capability B2 defines (b2_create_key knows these names and no others).
 B2_CAPABILITIES = (
-    "listKeys", "writeKeys", "deleteKeys", "listBuckets", "listAllBucketNames", "readBuckets",
-    "writeBuckets", "deleteBuckets", "readBucketEncryption", "writeBucketEncryption",
-    "readBucketRetentions", "writeBucketRetentions", "readFileRetentions", "writeFileRetentions",
-    "readFileLegalHolds", "writeFileLegalHolds", "readBucketReplications",
-    "writeBucketReplications", "bypassGovernance", "listFiles", "readFiles", "shareFiles",
-    "writeFiles", "deleteFiles", "readBucketLogging", "writeBucketLogging",
-    "readBucketNotifications", "writeBucketNotifications",
-)  # fmt: skip
+    "listKeys",
+    "writeKeys",
+    "deleteKeys",
+    "listBuckets",
+    "listAllBucketNames",
+    "readBuckets",
+    "writeBuckets",
+    "deleteBuckets",
+    "readBucketEncryption",
+    "writeBucketEncryption",
+    "readBucketRetentions",
+    "writeBucketRetentions",
+    "readFileRetentions",
+    "writeFileRetentions",
+    "readFileLegalHolds",
+    "writeFileLegalHolds",
+    "readBucketReplications",
+    "writeBucketReplications",
+    "bypassGovernance",
+    "listFiles",
+    "readFiles",
+    "shareFiles",
+    "writeFiles",
+    "deleteFiles",
+    "readBucketLogging",
+    "writeBucketLogging",
+    "readBucketNotifications",
+    "writeBucketNotifications",
+)
 # The capabilities that unlock something here: exactly what the master key advertises.
 CAPABILITIES = (
-    "listKeys", "writeKeys", "deleteKeys", "listBuckets", "writeBuckets", "deleteBuckets",
-    "listFiles", "readFiles", "shareFiles", "writeFiles", "deleteFiles",
-)  # fmt: skip
+    "listKeys",
+    "writeKeys",
+    "deleteKeys",
+    "listBuckets",
+    "writeBuckets",
+    "deleteBuckets",
+    "listFiles",
+    "readFiles",
+    "shareFiles",
+    "writeFiles",
+    "deleteFiles",
+)
 # Capabilities a key restricted to buckets may not hold (B2's rule for b2_create_key).
 ACCOUNT_CAPABILITIES = frozenset(
     {"listKeys", "writeKeys", "deleteKeys", "writeBuckets", "deleteBuckets"}
 )
 _FEATURES = {
-    "object lock": ("readBucketRetentions", "writeBucketRetentions", "readFileRetentions",
-                    "writeFileRetentions", "readFileLegalHolds", "writeFileLegalHolds",
-                    "bypassGovernance"),
+    "object lock": (
+        "readBucketRetentions",
+        "writeBucketRetentions",
+        "readFileRetentions",
+        "writeFileRetentions",
+        "readFileLegalHolds",
+        "writeFileLegalHolds",
+        "bypassGovernance",
+    ),
     "server-side encryption": ("readBucketEncryption", "writeBucketEncryption"),
     "replication": ("readBucketReplications", "writeBucketReplications"),
     "bucket access logging": ("readBucketLogging", "writeBucketLogging"),
     "event notifications": ("readBucketNotifications", "writeBucketNotifications"),
     "bucket details apart from listBuckets": ("readBuckets", "listAllBucketNames"),
-}  # fmt: skip
+}
 
 
 def check_capabilities(capabilities: Iterable[object]) -> list[str]:

@@ -15,8 +15,12 @@ from .faults import CODES, Fault, Faults, Trigger
 from .server import B2HTTPServer
 from .store import Store
 
-TRUNCATABLE = ("b2_download_file_by_name", "b2_download_file_by_id", "b2_upload_file",
-               "b2_upload_part")  # fmt: skip
+TRUNCATABLE = (
+    "b2_download_file_by_name",
+    "b2_download_file_by_id",
+    "b2_upload_file",
+    "b2_upload_part",
+)
 
 
 def parse_bucket_spec(spec: str) -> tuple[str, str]:
@@ -84,9 +88,11 @@ class LocalB2:
             if store.bucket_by(name=name) is None:
                 engine.create_bucket(name, bucket_type)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"LocalB2:{self._server.server_address[1]}", daemon=True,
-        )  # fmt: skip
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"LocalB2:{self._server.server_address[1]}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -113,9 +119,11 @@ class LocalB2:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.stop()
 
     @property

@@ -75,9 +75,14 @@ def key_row(row: tuple[Any, ...]) -> KeyRow:
     key_id, secret, name, capabilities, bucket_id, name_prefix, bucket_ids, expires = row
     buckets = json.loads(bucket_ids) if bucket_ids else ([bucket_id] if bucket_id else None)
     return KeyRow(
-        key_id, secret, name, tuple(json.loads(capabilities)),
-        None if buckets is None else tuple(buckets), name_prefix, expires,
-    )  # fmt: skip
+        key_id,
+        secret,
+        name,
+        tuple(json.loads(capabilities)),
+        None if buckets is None else tuple(buckets),
+        name_prefix,
+        expires,
+    )
 
 
 def bucket_row(row: tuple[Any, ...]) -> BucketRow:

@@ -128,9 +128,15 @@ class Store(FileTables):
         single = key.bucket_ids[0] if key.bucket_ids and len(key.bucket_ids) == 1 else None
         self._run(
             f"INSERT INTO keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            key.key_id, key.secret, key.name, json.dumps(list(key.capabilities)), single,
-            key.name_prefix, buckets, key.expires,
-        )  # fmt: skip
+            key.key_id,
+            key.secret,
+            key.name,
+            json.dumps(list(key.capabilities)),
+            single,
+            key.name_prefix,
+            buckets,
+            key.expires,
+        )
 
     def get_key(self, key_id: str) -> KeyRow | None:
         """Return the application key with this id, or ``None``."""
@@ -142,16 +148,19 @@ class Store(FileTables):
         rows = self._run(
             f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id >= ? AND key_id != ? "
             "ORDER BY key_id LIMIT ?",
-            start, skip, limit,
-        ).fetchall()  # fmt: skip
+            start,
+            skip,
+            limit,
+        ).fetchall()
         return [key_row(row) for row in rows]
 
     def set_capabilities(self, key_id: str, capabilities: Iterable[str]) -> None:
         """Replace the capabilities of a key."""
         self._run(
             "UPDATE keys SET capabilities = ? WHERE key_id = ?",
-            json.dumps(list(capabilities)), key_id,
-        )  # fmt: skip
+            json.dumps(list(capabilities)),
+            key_id,
+        )
 
     def delete_key(self, key_id: str) -> None:
         """Delete an application key."""

@@ -101,9 +101,13 @@ def range_not_satisfiable(size: int) -> B2Error:
 
 
 def authorize_download(
-    engine: Engine, row_bucket_id: str, bucket_type: str, name: str, token: str | None,
+    engine: Engine,
+    row_bucket_id: str,
+    bucket_type: str,
+    name: str,
+    token: str | None,
     query: Mapping[str, str],
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str]:
     """Check a download's authorization; return the header overrides it may use.
 
     A public bucket needs no token, unless the query overrides response headers: B2 takes

@@ -111,8 +111,12 @@ def authorize_json(call: Call, key: Key, token: str) -> dict[str, Any]:
     }
     if call.version in ("v1", "v2"):
         allowed = {**restriction, "bucketId": only["id"], "bucketName": only["name"]}
-        body = {"accountId": call.engine.account_id, "authorizationToken": token,
-                "allowed": allowed, **urls}  # fmt: skip
+        body = {
+            "accountId": call.engine.account_id,
+            "authorizationToken": token,
+            "allowed": allowed,
+            **urls,
+        }
         if call.version == "v1":
             body["minimumPartSize"] = settings.recommended_part_size
         return body

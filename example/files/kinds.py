@@ -30,14 +30,14 @@ KINDS = {
             "subscribers",
             "Subscriber files",
             "A custom tier: members of the subscribers group.",
-        ),  # fmt: skip
+        ),
         Kind(
             "private",
             PrivateFile,
             "logged_in",
             "Private files",
             "Only the owner: a view checks it, then uses redirect_to_file.",
-        ),  # fmt: skip
+        ),
         Kind("videos", Video, "logged_in", "Videos", "Logged-in users; played from B2."),
     )
 }

@@ -57,11 +57,18 @@ def kind_page(request: HttpRequest, kind: str) -> HttpResponse:
         user = request.user
         items = items.filter(owner=user) if user.is_authenticated else items.none()
     anonymous = not request.user.is_authenticated
-    hidden = "login" if anonymous and (not allowed or found.slug == "private") else (
-        "tier" if not allowed else None
-    )  # fmt: skip
-    context = {"kind": found, "items": items, "form": form, "hidden": hidden,
-               "may_upload": may_upload}  # fmt: skip
+    hidden = (
+        "login"
+        if anonymous and (not allowed or found.slug == "private")
+        else ("tier" if not allowed else None)
+    )
+    context = {
+        "kind": found,
+        "items": items,
+        "form": form,
+        "hidden": hidden,
+        "may_upload": may_upload,
+    }
     return render(request, "files/kind.html", context)
 
 

@@ -24,7 +24,7 @@ def main(link: str) -> None:
                 "LOCATION": os.environ["REDIS_URL"],
             },
             "b2": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        },  # fmt: skip
+        },
         B2_ACCESS={"cache": "default"},
         STORAGES={
             "default": {
@@ -32,7 +32,7 @@ def main(link: str) -> None:
                 "OPTIONS": json.loads(os.environ["B2_OPTIONS"]),
             },
             "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-        },  # fmt: skip
+        },
         USE_TZ=True,
     )
     django.setup()

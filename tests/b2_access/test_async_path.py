@@ -101,9 +101,13 @@ def test_a_resolver_uses_what_it_is_given_sync_and_async(
         return storage if fingerprint == storage.fingerprint else None
 
     resolver = DownloadResolver(
-        get_access_settings(), shared_authorizer(), known, known=known,
-        tier_registry=registry, signer=signer,
-    )  # fmt: skip
+        get_access_settings(),
+        shared_authorizer(),
+        known,
+        known=known,
+        tier_registry=registry,
+        signer=signer,
+    )
     token = signer.sign(Grant(storage.fingerprint, name, "friends", 60))
     path = f"{resolver.prefix}{token}/{name}"
     request = RequestFactory().get(path)

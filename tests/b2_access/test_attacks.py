@@ -25,15 +25,22 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
 )
 FAST = settings(
-    max_examples=150, deadline=None, database=None,
+    max_examples=150,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 NAME = "dir/sub/report 2024.pdf"
 URL_CHARS = string.ascii_letters + string.digits + "-_.~/%?#;=&+:@!$'()*, \\é\x00"
-names = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters="/\\"),
-    min_size=1, max_size=30,
-).filter(lambda s: s not in (".", "..")).map(lambda s: f"n/{s}")  # fmt: skip
+names = (
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters="/\\"),
+        min_size=1,
+        max_size=30,
+    )
+    .filter(lambda s: s not in (".", ".."))
+    .map(lambda s: f"n/{s}")
+)
 
 
 def split(link: str) -> tuple[str, str]:
@@ -134,9 +141,12 @@ def two_tiers(make_storage: MakeStorage, b2_server: LocalB2) -> tuple[StaffStora
 @FAST
 @given(staff_name=names, public_name=names)
 def test_tokens_do_not_move_between_tiers(
-    client: Client, user: Any, two_tiers: tuple[SignedB2Storage, SignedB2Storage],
-    staff_name: str, public_name: str,
-) -> None:  # fmt: skip
+    client: Client,
+    user: Any,
+    two_tiers: tuple[SignedB2Storage, SignedB2Storage],
+    staff_name: str,
+    public_name: str,
+) -> None:
     assume(staff_name != public_name)
     staff, public = two_tiers
     client.force_login(user)  # logged in, not staff: only public links open
@@ -148,8 +158,30 @@ def test_tokens_do_not_move_between_tiers(
     assert verdict(client, f"/b2/{staff_token}/{public_quoted}") == 403
 
 
-JUNK = ["..", ".", "%2F", "%2f", "%252F", "/", "//", "b2/", "/b2/", "%00", "%2E%2E", ";x",
-        "?x=1", "#f", " ", "%20", "\\", "é", "%C3", "~", "..%2F", "%5C"]  # fmt: skip
+JUNK = [
+    "..",
+    ".",
+    "%2F",
+    "%2f",
+    "%252F",
+    "/",
+    "//",
+    "b2/",
+    "/b2/",
+    "%00",
+    "%2E%2E",
+    ";x",
+    "?x=1",
+    "#f",
+    " ",
+    "%20",
+    "\\",
+    "é",
+    "%C3",
+    "~",
+    "..%2F",
+    "%5C",
+]
 
 
 @FAST
@@ -160,11 +192,18 @@ def test_path_tricks_never_open_anything_but_the_signed_name(
 ) -> None:
     if data is None:  # the explicit examples below, once
         token, quoted = split(staff_link)
-        for path in [f"/b2/b2/{token}/{quoted}", f"/b2//{token}/{quoted}",
-                     f"/b2/{token}//{quoted}", f"/b2/{token}/./{quoted}",
-                     f"/b2/./{token}/{quoted}", f"/b2/{token}/dir/../{quoted}",
-                     f"/b2/{token}/{quoted}/", f"/b2/{token}/{quoted}/..",
-                     f"/b2/{token}/{quoted}%00", f"/b2/{token}/{quoted}.pdf"]:  # fmt: skip
+        for path in [
+            f"/b2/b2/{token}/{quoted}",
+            f"/b2//{token}/{quoted}",
+            f"/b2/{token}//{quoted}",
+            f"/b2/{token}/./{quoted}",
+            f"/b2/./{token}/{quoted}",
+            f"/b2/{token}/dir/../{quoted}",
+            f"/b2/{token}/{quoted}/",
+            f"/b2/{token}/{quoted}/..",
+            f"/b2/{token}/{quoted}%00",
+            f"/b2/{token}/{quoted}.pdf",
+        ]:
             assert verdict(staff_client, path) == 403, path
         return
     position = data.draw(st.integers(len("/b2"), len(staff_link)), label="position")

@@ -51,7 +51,7 @@ def clean(settings: Any, b2_server: LocalB2, bucket: str) -> Any:
         "default": {
             "BACKEND": "b2_access.LoggedInStorage",
             "OPTIONS": b2_server.storage_options(bucket),
-        },  # fmt: skip
+        },
         "staticfiles": SIMPLE,
     }
     assert ids(deploy=True) == []
@@ -75,7 +75,7 @@ def test_a_clean_configuration_has_no_message(clean: Any) -> None:
         {"min_remaining": 3600},
         {"token_lifetime": 10**7},
         {"expires": True},
-    ],  # fmt: skip
+    ],
 )
 def test_e001_bad_b2_access(clean: Any, raw: dict[str, Any]) -> None:
     clean.B2_ACCESS = raw
@@ -115,7 +115,7 @@ def test_e005_bad_signed_storage_options(
         "media": {
             "BACKEND": "b2_access.SignedB2Storage",
             "OPTIONS": b2_server.storage_options(bucket, **options),
-        },  # fmt: skip
+        },
     }
     messages = [m for m in run_checks(tags=["b2_access"]) if m.id == "b2_access.E005"]
     assert len(messages) == 1
@@ -141,16 +141,21 @@ def test_e007_unknown_tier(clean: Any, b2_server: LocalB2) -> None:
 def test_e007_unknown_tier_in_storages(clean: Any, b2_server: LocalB2) -> None:
     clean.STORAGES = {
         **clean.STORAGES,
-        "media": {"BACKEND": "b2_access.SignedB2Storage",
-                  "OPTIONS": b2_server.storage_options(new_bucket(b2_server), tier="nope")},
-    }  # fmt: skip
+        "media": {
+            "BACKEND": "b2_access.SignedB2Storage",
+            "OPTIONS": b2_server.storage_options(new_bucket(b2_server), tier="nope"),
+        },
+    }
     assert ids() == ["b2_access.E007"]
 
 
 def test_e008_account_info_cache_missing(clean: Any, b2_server: LocalB2) -> None:
-    LoggedInStorage(**b2_server.storage_options(
-        new_bucket(b2_server), account_info={"backend": "django-cache", "cache": "nowhere"},
-    ))  # fmt: skip
+    LoggedInStorage(
+        **b2_server.storage_options(
+            new_bucket(b2_server),
+            account_info={"backend": "django-cache", "cache": "nowhere"},
+        )
+    )
     assert ids() == ["b2_access.E008"]
 
 

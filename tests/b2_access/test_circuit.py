@@ -53,8 +53,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeClock]:
 
 def signed_on(realm: str, **options: Any) -> SignedB2Storage:
     """Return a public-tier signed storage of a never-authorized account on ``realm``."""
-    return SignedB2Storage(application_key_id=KEY_ID, application_key=KEY, bucket="docs",
-                           realm=realm, tier="public", **options)  # fmt: skip
+    return SignedB2Storage(
+        application_key_id=KEY_ID,
+        application_key=KEY,
+        bucket="docs",
+        realm=realm,
+        tier="public",
+        **options,
+    )
 
 
 def timed_click(fetch: Callable[..., Any], link: str) -> tuple[float, Any]:

@@ -77,9 +77,15 @@ def follow(response: Any, server: LocalB2, bucket: str, name: str) -> requests.R
 
 @pytest.mark.parametrize("view", ["own", "own-async"])
 def test_redirect_to_file_after_an_object_level_check(
-    fetch: Fetch, downloads: SignedB2Storage, b2_server: LocalB2, bucket: str,
-    user: Any, other_user: Any, staff_user: Any, view: str,
-) -> None:  # fmt: skip
+    fetch: Fetch,
+    downloads: SignedB2Storage,
+    b2_server: LocalB2,
+    bucket: str,
+    user: Any,
+    other_user: Any,
+    staff_user: Any,
+    view: str,
+) -> None:
     name = put(downloads, "alice/notes/q1.txt", b"alice's notes")
     path = f"/{view}/alice/notes/q1.txt"
     downloaded = follow(fetch(path, user=user), b2_server, bucket, name)
@@ -105,9 +111,13 @@ def test_redirect_to_file_pins_attachment_options(
 
 
 def test_redirect_to_file_with_a_field_file(
-    client: Client, downloads: SignedB2Storage, b2_server: LocalB2, bucket: str,
-    user: Any, other_user: Any,
-) -> None:  # fmt: skip
+    client: Client,
+    downloads: SignedB2Storage,
+    b2_server: LocalB2,
+    bucket: str,
+    user: Any,
+    other_user: Any,
+) -> None:
     doc = Document(title="alice")
     doc.attachment.save("contract.txt", ContentFile(b"signed contract"))
     assert isinstance(doc.attachment.storage, SignedB2Storage)

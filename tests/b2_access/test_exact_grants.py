@@ -39,9 +39,13 @@ def other_tool(server: LocalB2, bucket: str, name: str, data: bytes) -> None:
 
 
 def test_a_name_that_another_file_extends_is_refused_not_over_granted(
-    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str,
+    fetch: Fetch,
+    storage: SignedB2Storage,
+    user: Any,
+    b2_server: LocalB2,
+    bucket: str,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     link = storage.url(put(storage, "docs/q/invoice", b"invoice"))
     other_tool(b2_server, bucket, "docs/q/invoice-2025-salary.pdf", b"salary")
     b2_server.reset_calls()
@@ -118,8 +122,11 @@ def test_a_key_without_share_files_is_asked_once_then_remembered(
     key_id, key = b2_server.create_key(
         ["listBuckets", "listFiles", "readFiles", "writeFiles"], bucket=bucket
     )
-    options = {**b2_server.storage_options(bucket), "application_key_id": key_id,
-               "application_key": key}  # fmt: skip
+    options = {
+        **b2_server.storage_options(bucket),
+        "application_key_id": key_id,
+        "application_key": key,
+    }
     storage = SignedB2Storage(tier="public", **options)
     link = storage.url(put(storage, "p.txt", b"public"))
     b2_server.reset_calls()

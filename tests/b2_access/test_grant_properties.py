@@ -50,9 +50,11 @@ pytestmark = [
 ]
 EXAMPLES = 2000 if os.environ.get("CI") else 200
 PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=None, database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 
 TIERS = ("public", "logged_in", "staff")
 HOLDERS = ("anonymous", "user", "staff")
@@ -166,10 +168,15 @@ def worlds(draw: st.DrawFn) -> World:
         layout = draw(st.sampled_from(["flat", "flat", "folder-per-file"]))
         specs.append(Spec(tier, scope, location, layout, draw(st.booleans())))
     # Names at the edge of a prefix scope too: the scope itself, and names that extend it.
-    edges = sorted({
-        edge for spec in specs if spec.scope not in ("file", "bucket")
-        for edge in (spec.scope, f"{spec.scope}a", f"{spec.scope}/a") if valid_name(edge)
-    })  # fmt: skip
+    edges = sorted(
+        {
+            edge
+            for spec in specs
+            if spec.scope not in ("file", "bucket")
+            for edge in (spec.scope, f"{spec.scope}a", f"{spec.scope}/a")
+            if valid_name(edge)
+        }
+    )
     near = st.one_of(names, st.sampled_from(edges)) if edges else names
     files = st.tuples(st.integers(0, count - 1), near)
     saved = draw(st.lists(files, min_size=1, max_size=6))
@@ -184,11 +191,13 @@ def worlds(draw: st.DrawFn) -> World:
         asgi=st.booleans(),
     )
     return World(
-        tuple(specs), tuple(saved), tuple("/".join(filter(None, pair)) for pair in strays),
+        tuple(specs),
+        tuple(saved),
+        tuple("/".join(filter(None, pair)) for pair in strays),
         tuple(unsaved),
         tuple(draw(st.lists(links, min_size=1, max_size=16))),
         tuple(draw(st.lists(files, max_size=2))),
-    )  # fmt: skip
+    )
 
 
 # -- running an example -------------------------------------------------------------------------
@@ -257,9 +266,10 @@ class Bucket:
         """The files ``holder`` can open with a link of their own to some file: the ones that a
         bucket or prefix scope of a tier they may follow covers."""
         regions = tuple(
-            region for spec in self.specs
+            region
+            for spec in self.specs
             if holder in MAY_FOLLOW[spec.tier] and (region := spec.region()) is not None
-        )  # fmt: skip
+        )
         return {name for name in self.files if name.startswith(regions)}
 
 
@@ -294,14 +304,20 @@ _buckets = itertools.count()
 # Chains that were over-grants, too long for random search to find again: explicit examples.
 REGION_NAMED_FILE = World(  # a staff click warms the scope's token; does a view's visitor get it?
     specs=(Spec("staff", "r", "s", "flat", False), Spec("public", "file", "p", "flat", False)),
-    files=((0, "r/a"),), strays=("s/r",), unsaved=((0, "r"),), later=(),
+    files=((0, "r/a"),),
+    strays=("s/r",),
+    unsaved=((0, "r"),),
+    later=(),
     links=(Link("tier", 0, "staff", "user", False), Link("view", 1, "anonymous", "user", False)),
-)  # fmt: skip
+)
 INSIDE_A_FOLDER_NAME = World(  # "a-" is clicked, then "a-b/a" saved: does its B2 URL open it?
     specs=(Spec("public", "file", "", "flat", False), Spec("public", "file", "", "flat", False)),
-    files=((0, "a-"),), strays=(), unsaved=(), later=((1, "a-b/a"), (1, "a-/b")),
+    files=((0, "a-"),),
+    strays=(),
+    unsaved=(),
+    later=((1, "a-b/a"), (1, "a-/b")),
     links=(Link("tier", 0, "anonymous", "user", False),),
-)  # fmt: skip
+)
 
 
 @PROPERTY

@@ -82,8 +82,9 @@ def test_a_file_field_storage_is_checked_against_storages(
     b2_server: LocalB2, make_storage: MakeStorage, bucket: str
 ) -> None:
     staff = make_storage(StaffStorage)  # as a FileField(storage=...) would, at import time
-    with override_settings(STORAGES={"default": entry(b2_server, "b2_access.LoggedInStorage",
-                                                      bucket)}):  # fmt: skip
+    with override_settings(
+        STORAGES={"default": entry(b2_server, "b2_access.LoggedInStorage", bucket)}
+    ):
         [message] = isolation(bucket)
     assert message.id == E010
     assert "STORAGES['default']" in message.msg and repr(staff) in message.msg
@@ -93,8 +94,9 @@ def test_a_file_field_storage_is_checked_against_storages(
     ("first", "second"),
     [("docs", "staff"), ("docs", "docs2"), ("docs", "staff-docs"), ("a/b", "a/bc")],
 )
-def test_prefix_disjoint_locations_pass(make_storage: MakeStorage, bucket: str, first: str,
-                                        second: str) -> None:  # fmt: skip
+def test_prefix_disjoint_locations_pass(
+    make_storage: MakeStorage, bucket: str, first: str, second: str
+) -> None:
     make_storage(LoggedInStorage, location=first)
     make_storage(StaffStorage, location=second)
     make_storage(PublicStorage, location=f"{second}-public", scope="bucket")
@@ -116,9 +118,10 @@ def test_same_tier_and_scope_may_share_a_location(
 ) -> None:
     stores = {
         "docs": entry(b2_server, "b2_access.LoggedInStorage", bucket, location="docs"),
-        "downloads": entry(b2_server, "b2_access.LoggedInStorage", bucket, location="docs",
-                           **difference),
-    }  # fmt: skip
+        "downloads": entry(
+            b2_server, "b2_access.LoggedInStorage", bucket, location="docs", **difference
+        ),
+    }
     with override_settings(STORAGES=stores):
         assert ids(bucket) == []
 
@@ -138,8 +141,9 @@ def test_equal_storages_are_reported_once_under_their_alias(
 ) -> None:
     twin = make_storage(LoggedInStorage)  # equal to STORAGES['default'] below
     make_storage(StaffStorage, location="staff")
-    with override_settings(STORAGES={"default": entry(b2_server, "b2_access.LoggedInStorage",
-                                                      bucket)}):  # fmt: skip
+    with override_settings(
+        STORAGES={"default": entry(b2_server, "b2_access.LoggedInStorage", bucket)}
+    ):
         [message] = isolation(bucket)
     assert "STORAGES['default']" in message.msg and repr(twin) not in message.msg
 

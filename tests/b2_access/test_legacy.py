@@ -33,8 +33,11 @@ urlpatterns = [
 ALIASES = {"public": "old-public", "logged_in": "old-members", "staff": "old-staff"}
 ROUTES = {"public": "/b2/", "logged_in": "/b2l/", "staff": "/b2s/"}
 # Who may follow each kind of old link: as django-backblaze-b2 7.0.0's views decided.
-READERS = {"public": {None, "user", "staff_user"}, "logged_in": {"user", "staff_user"},
-           "staff": {"staff_user"}}  # fmt: skip
+READERS = {
+    "public": {None, "user", "staff_user"},
+    "logged_in": {"user", "staff_user"},
+    "staff": {"staff_user"},
+}
 
 
 @pytest.fixture
@@ -43,13 +46,19 @@ def legacy(settings: Any, b2_server: LocalB2, bucket: str) -> dict[str, SignedB2
     options = b2_server.storage_options(bucket)
     settings.STORAGES = {
         **settings.STORAGES,
-        "old-public": {"BACKEND": "b2_access.PublicStorage",
-                       "OPTIONS": {**options, "location": "pub"}},
-        "old-members": {"BACKEND": "b2_access.LoggedInStorage",
-                        "OPTIONS": {**options, "location": "members"}},
-        "old-staff": {"BACKEND": "b2_access.StaffStorage",
-                      "OPTIONS": {**options, "location": "staff-only"}},
-    }  # fmt: skip
+        "old-public": {
+            "BACKEND": "b2_access.PublicStorage",
+            "OPTIONS": {**options, "location": "pub"},
+        },
+        "old-members": {
+            "BACKEND": "b2_access.LoggedInStorage",
+            "OPTIONS": {**options, "location": "members"},
+        },
+        "old-staff": {
+            "BACKEND": "b2_access.StaffStorage",
+            "OPTIONS": {**options, "location": "staff-only"},
+        },
+    }
     settings.B2_ACCESS = {"legacy": dict(ALIASES)}
     return {kind: storages[alias] for kind, alias in ALIASES.items()}
 
@@ -68,9 +77,14 @@ def assert_opens(response: Any, server: LocalB2, bucket: str, full: str, data: b
 @pytest.mark.parametrize("who", [None, "user", "staff_user"])
 @pytest.mark.parametrize("kind", ["public", "logged_in", "staff"])
 def test_each_kind_of_old_link_opens_its_file_for_the_same_readers_as_before(
-    request: pytest.FixtureRequest, fetch: Fetch, legacy: dict[str, SignedB2Storage],
-    b2_server: LocalB2, bucket: str, kind: str, who: str | None,
-) -> None:  # fmt: skip
+    request: pytest.FixtureRequest,
+    fetch: Fetch,
+    legacy: dict[str, SignedB2Storage],
+    b2_server: LocalB2,
+    bucket: str,
+    kind: str,
+    who: str | None,
+) -> None:
     storage = legacy[kind]
     name = put(storage, f"reports/{kind} 2024.pdf", kind.encode())
     link = ROUTES[kind] + quote(name)
@@ -190,9 +204,13 @@ def test_without_the_setting_the_middleware_keeps_all_of_its_prefix(
 
 
 def test_under_another_prefix_the_old_public_links_need_no_fallthrough(
-    settings: Any, fetch: Fetch, legacy: dict[str, SignedB2Storage], b2_server: LocalB2,
-    bucket: str, user: Any,
-) -> None:  # fmt: skip
+    settings: Any,
+    fetch: Fetch,
+    legacy: dict[str, SignedB2Storage],
+    b2_server: LocalB2,
+    bucket: str,
+    user: Any,
+) -> None:
     name = put(legacy["public"], "v1.2.3/notes.txt", b"notes")
     settings.B2_ACCESS = {"legacy": dict(ALIASES), "url_prefix": "/files/"}
     response = fetch("/b2/v1.2.3/notes.txt")

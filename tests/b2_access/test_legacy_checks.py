@@ -13,8 +13,15 @@ from django.urls import include, path
 
 from b2_storage.emulator import LocalB2
 
-LEGACY_IDS = {"b2_access.W004", "b2_access.E001", "b2_access.E012", "b2_access.E013",
-              "b2_access.E014", "b2_access.W015", "b2_access.W016"}  # fmt: skip
+LEGACY_IDS = {
+    "b2_access.W004",
+    "b2_access.E001",
+    "b2_access.E012",
+    "b2_access.E013",
+    "b2_access.E014",
+    "b2_access.W015",
+    "b2_access.W016",
+}
 urlpatterns = [path("", include("b2_access.legacy.urls"))]
 
 
@@ -35,10 +42,12 @@ def configured(settings: Any, b2_server: LocalB2, bucket: str) -> Any:
     settings.STORAGES = {
         **settings.STORAGES,
         "pub": {"BACKEND": "b2_access.PublicStorage", "OPTIONS": {**options, "location": "p"}},
-        "members": {"BACKEND": "b2_access.LoggedInStorage",
-                    "OPTIONS": {**options, "location": "m"}},
+        "members": {
+            "BACKEND": "b2_access.LoggedInStorage",
+            "OPTIONS": {**options, "location": "m"},
+        },
         "staff": {"BACKEND": "b2_access.StaffStorage", "OPTIONS": {**options, "location": "s"}},
-    }  # fmt: skip
+    }
     settings.B2_ACCESS = {"legacy": {"public": "pub", "logged_in": "members", "staff": "staff"}}
     assert legacy_ids() == []  # nor W004: the legacy URLs live under the prefix on purpose
     return settings
@@ -54,17 +63,23 @@ def test_e001_an_alias_missing_from_storages(configured: Any) -> None:
 
 
 def test_e012_not_a_signed_storage(configured: Any, b2_server: LocalB2, bucket: str) -> None:
-    configured.STORAGES = {**configured.STORAGES, "plain": {
-        "BACKEND": "b2_storage.B2Storage",
-        "OPTIONS": b2_server.storage_options("another-bucket-e012")}}  # fmt: skip
+    configured.STORAGES = {
+        **configured.STORAGES,
+        "plain": {
+            "BACKEND": "b2_storage.B2Storage",
+            "OPTIONS": b2_server.storage_options("another-bucket-e012"),
+        },
+    }
     configured.B2_ACCESS = {"legacy": {"public": "plain", "staff": "staticfiles"}}
     assert legacy_ids() == ["b2_access.E012", "b2_access.E012"]
     assert any("is a B2Storage, not a signed B2 storage" in m for m in messages("b2_access.E012"))
 
 
 def test_e012_a_storage_that_fails_to_build(configured: Any) -> None:
-    configured.STORAGES = {**configured.STORAGES, "broken": {
-        "BACKEND": "b2_access.PublicStorage", "OPTIONS": {"bogus": 1}}}  # fmt: skip
+    configured.STORAGES = {
+        **configured.STORAGES,
+        "broken": {"BACKEND": "b2_access.PublicStorage", "OPTIONS": {"bogus": 1}},
+    }
     configured.B2_ACCESS = {"legacy": {"public": "broken"}}
     assert "b2_access.E012" in legacy_ids()
     assert "fails to build" in messages("b2_access.E012")[0]
@@ -86,7 +101,7 @@ def test_e014_a_plain_storage_inside_the_public_area(
         "members": {
             "BACKEND": "b2_access.LoggedInStorage",
             "OPTIONS": {**options, "location": "m"},
-        },  # fmt: skip
+        },
         "private": {"BACKEND": "b2_storage.B2Storage", "OPTIONS": {**options, "location": "x"}},
     }
     configured.B2_ACCESS = {"legacy": {"public": "pub"}}

@@ -115,9 +115,14 @@ def run(command: str, project: Path, server: LocalB2, *, ok: bool = True) -> str
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)  # pytest-django's; manage.py names the project's
     done = subprocess.run(
-        argv, cwd=project, env=env, capture_output=True, text=True, timeout=120,
+        argv,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     output = done.stdout + done.stderr
     assert (done.returncode == 0) == ok, f"{command} exited {done.returncode}:\n{output}"
     return output
@@ -147,14 +152,18 @@ def test_the_guide_moves_the_project(tmp_path: Path, server: LocalB2) -> None:
     migration = project / "documents" / "migrations" / "0001_initial.py"
     original = migration.read_text(encoding="utf-8")
     switch_settings(project / "legacy_site" / "settings.py")
-    (project / "legacy_site" / "urls.py").write_text(guide_block(
-        "covered-by tests/b2_access/test_legacy_project.py::test_the_guide_moves_the_project",
-        "urlpatterns",
-    ))  # fmt: skip
-    (project / "documents" / "models.py").write_text(guide_block(
-        "covered-by tests/b2_access/test_legacy_project.py::test_the_guide_moves_the_project",
-        "class Document",
-    ))  # fmt: skip
+    (project / "legacy_site" / "urls.py").write_text(
+        guide_block(
+            "covered-by tests/b2_access/test_legacy_project.py::test_the_guide_moves_the_project",
+            "urlpatterns",
+        )
+    )
+    (project / "documents" / "models.py").write_text(
+        guide_block(
+            "covered-by tests/b2_access/test_legacy_project.py::test_the_guide_moves_the_project",
+            "class Document",
+        )
+    )
 
     shown = run(REWRITE_DRY_RUN, project, server)
     assert migration.read_text(encoding="utf-8") == original  # a dry run writes nothing

@@ -153,22 +153,39 @@ def test_a_file_without_the_old_package_is_left_alone() -> None:
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
-        ("import django_backblaze_b2.storages\nx = django_backblaze_b2.storages.PublicStorage(1)",
-         "positional"),
-        ("import django_backblaze_b2.storage\nx = django_backblaze_b2.storage.BackblazeB2Storage("
-         "bucket=BUCKET)", "not literals"),
-        ("import django_backblaze_b2.options\nx = django_backblaze_b2.options.CDNConfig",
-         "django_backblaze_b2.options.CDNConfig has no counterpart"),
+        (
+            "import django_backblaze_b2.storages\n"
+            "x = django_backblaze_b2.storages.PublicStorage(1)",
+            "positional",
+        ),
+        (
+            "import django_backblaze_b2.storage\n"
+            "x = django_backblaze_b2.storage.BackblazeB2Storage("
+            "bucket=BUCKET)",
+            "not literals",
+        ),
+        (
+            "import django_backblaze_b2.options\nx = django_backblaze_b2.options.CDNConfig",
+            "django_backblaze_b2.options.CDNConfig has no counterpart",
+        ),
         ("from django_backblaze_b2 import *", "cannot be rewritten"),
         ("import os, django_backblaze_b2", "one per line"),
-        ("import django_backblaze_b2.storage\nx = django_backblaze_b2.storage.BackblazeB2Storage("
-         "opts={'bogus': 1})", "Unknown django-backblaze-b2 option 'bogus'"),
-        ("import django_backblaze_b2.storage\nx = django_backblaze_b2.storage.BackblazeB2Storage("
-         "non_existent_bucket_details={'bucket_info': {}})", "create the bucket"),
+        (
+            "import django_backblaze_b2.storage\n"
+            "x = django_backblaze_b2.storage.BackblazeB2Storage("
+            "opts={'bogus': 1})",
+            "Unknown django-backblaze-b2 option 'bogus'",
+        ),
+        (
+            "import django_backblaze_b2.storage\n"
+            "x = django_backblaze_b2.storage.BackblazeB2Storage("
+            "non_existent_bucket_details={'bucket_info': {}})",
+            "create the bucket",
+        ),
         ("import django_backblaze_b2.storage; import os", "lines of its own"),
         ("def f():\n    import django_backblaze_b2.storages\n", "would not parse"),
     ],
-)  # fmt: skip
+)
 def test_what_needs_a_person_is_refused(source: str, reason: str) -> None:
     with pytest.raises(RewriteError, match=reason):
         rewrite(source)
@@ -177,32 +194,62 @@ def test_what_needs_a_person_is_refused(source: str, reason: str) -> None:
 @pytest.mark.parametrize(
     ("old", "kind", "new"),
     [
-        ({"allow_file_overwrites": True, "default_file_info": {"a": "b"}}, None,
-         {"allow_overwrite": True, "file_info": {"a": "b"}}),
-        ({"account_info": {"type": "django-cache"}}, None,
-         {"account_info": {"backend": "django-cache", "cache": "django-backblaze-b2"}}),
-        ({"account_info": {"type": "sqlite", "database_path": "/var/b2.db"}}, None,
-         {"account_info": {"backend": "sqlite", "path": "/var/b2.db"}}),
+        (
+            {"allow_file_overwrites": True, "default_file_info": {"a": "b"}},
+            None,
+            {"allow_overwrite": True, "file_info": {"a": "b"}},
+        ),
+        (
+            {"account_info": {"type": "django-cache"}},
+            None,
+            {"account_info": {"backend": "django-cache", "cache": "django-backblaze-b2"}},
+        ),
+        (
+            {"account_info": {"type": "sqlite", "database_path": "/var/b2.db"}},
+            None,
+            {"account_info": {"backend": "sqlite", "path": "/var/b2.db"}},
+        ),
         ({"account_info": {"type": "memory"}}, None, {"account_info": {"backend": "memory"}}),
         ({"non_existent_bucket_details": {}}, None, {"create_bucket": "allPrivate"}),
-        ({"non_existent_bucket_details": {"bucket_type": "allPublic"}}, None,
-         {"create_bucket": "allPublic"}),
+        (
+            {"non_existent_bucket_details": {"bucket_type": "allPublic"}},
+            None,
+            {"create_bucket": "allPublic"},
+        ),
         ({"non_existent_bucket_details": None, "cdn_config": None}, None, {}),
-        ({"forbid_file_property_caching": False, "authorize_on_init": False}, None,
-         {"authorize_on_init": False}),
+        (
+            {"forbid_file_property_caching": False, "authorize_on_init": False},
+            None,
+            {"authorize_on_init": False},
+        ),
         ({"specific_bucket_names": {"staff": "s", "public": "p"}}, "staff", {"bucket": "s"}),
         ({"specific_bucket_names": {"staff": "s"}}, None, {}),
-        ({"cdn_config": {"base_url": "https://cdn.example.com/",
-                         "include_bucket_url_segments": False}}, "public",
-         {"cdn_url": "https://cdn.example.com"}),
-        ({"bucket": "b", "cdn_config": {"base_url": "cdn.example.com",
-                                        "include_bucket_url_segments": True}}, "public",
-         {"bucket": "b", "cdn_url": "https://cdn.example.com/file/b"}),
+        (
+            {
+                "cdn_config": {
+                    "base_url": "https://cdn.example.com/",
+                    "include_bucket_url_segments": False,
+                }
+            },
+            "public",
+            {"cdn_url": "https://cdn.example.com"},
+        ),
+        (
+            {
+                "bucket": "b",
+                "cdn_config": {"base_url": "cdn.example.com", "include_bucket_url_segments": True},
+            },
+            "public",
+            {"bucket": "b", "cdn_url": "https://cdn.example.com/file/b"},
+        ),
         ({"cdn_config": {"base_url": "cdn.example.com"}}, "logged_in", {}),  # it had no effect
-        ({"opts": {"realm": "production", "validate_on_init": True}}, None,
-         {"realm": "production", "validate_on_init": True}),
+        (
+            {"opts": {"realm": "production", "validate_on_init": True}},
+            None,
+            {"realm": "production", "validate_on_init": True},
+        ),
     ],
-)  # fmt: skip
+)
 def test_options_are_translated(old: dict[str, Any], kind: str | None, new: Any) -> None:
     assert translate_options(old, kind) == new
 

@@ -86,10 +86,15 @@ def test_head_is_answered_like_get(
     ],
 )
 def test_tier_verdicts(
-    request: pytest.FixtureRequest, fetch: Fetch, make_storage: MakeStorage,
-    b2_server: LocalB2, bucket: str, cls: type[SignedB2Storage], who: str | None,
+    request: pytest.FixtureRequest,
+    fetch: Fetch,
+    make_storage: MakeStorage,
+    b2_server: LocalB2,
+    bucket: str,
+    cls: type[SignedB2Storage],
+    who: str | None,
     verdict: str | int,
-) -> None:  # fmt: skip
+) -> None:
     storage = make_storage(cls)
     name = put(storage, f"{cls.__name__}.txt", b"tiered")
     link = storage.url(name)
@@ -171,9 +176,14 @@ def test_paths_outside_the_prefix_are_left_to_url_routing(fetch: Fetch, path: st
 
 
 def test_link_bound_to_a_user(
-    fetch: Fetch, storage: SignedB2Storage, user: Any, other_user: Any, staff_user: Any,
-    b2_server: LocalB2, bucket: str,
-) -> None:  # fmt: skip
+    fetch: Fetch,
+    storage: SignedB2Storage,
+    user: Any,
+    other_user: Any,
+    staff_user: Any,
+    b2_server: LocalB2,
+    bucket: str,
+) -> None:
     name = put(storage, "mine.txt", b"mine")
     link = storage.signed_url(name, user=user)
     assert_b2_redirect(fetch(link, user=user), b2_server, bucket, name)
@@ -208,9 +218,14 @@ def subscribers_tier() -> Iterator[str]:
 
 
 def test_custom_tier(
-    fetch: Fetch, subscribers_tier: str, make_storage: MakeStorage, user: Any,
-    other_user: Any, b2_server: LocalB2, bucket: str,
-) -> None:  # fmt: skip
+    fetch: Fetch,
+    subscribers_tier: str,
+    make_storage: MakeStorage,
+    user: Any,
+    other_user: Any,
+    b2_server: LocalB2,
+    bucket: str,
+) -> None:
     user.groups.add(Group.objects.create(name="subscribers"))
     storage = make_storage(tier=subscribers_tier)
     name = put(storage, "issue-42.pdf", b"%PDF")
@@ -241,9 +256,14 @@ def assert_unavailable(response: Any) -> None:
 @pytest.mark.parametrize("status", [503, 429])
 @pytest.mark.parametrize("attachment", [True, False], ids=["raw-endpoint", "b2sdk"])
 def test_b2_failing_download_authorization_gives_503_then_heals(
-    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str,
-    attachment: bool, status: int,
-) -> None:  # fmt: skip
+    fetch: Fetch,
+    storage: SignedB2Storage,
+    user: Any,
+    b2_server: LocalB2,
+    bucket: str,
+    attachment: bool,
+    status: int,
+) -> None:
     name = put(storage, "busy.txt", b"busy")
     link = storage.signed_url(name, attachment=attachment)
     b2_server.fail_next("b2_get_download_authorization", 30, status=status, retry_after=0)
@@ -257,9 +277,13 @@ def test_b2_failing_download_authorization_gives_503_then_heals(
 
 @pytest.mark.parametrize("attachment", [True, False], ids=["raw-endpoint", "b2sdk"])
 def test_b2_failing_reauthorization_gives_503_then_heals(
-    fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str,
+    fetch: Fetch,
+    storage: SignedB2Storage,
+    user: Any,
+    b2_server: LocalB2,
+    bucket: str,
     attachment: bool,
-) -> None:  # fmt: skip
+) -> None:
     name = put(storage, "reauth.txt", b"again")
     link = storage.signed_url(name, attachment=attachment)
     b2_server.expire_tokens()

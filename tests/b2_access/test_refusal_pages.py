@@ -16,8 +16,13 @@ from .conftest import Fetch, MakeStorage
 
 
 def templates_in(directory: Path) -> list[dict[str, Any]]:
-    return [{"BACKEND": "django.template.backends.django.DjangoTemplates",
-             "DIRS": [str(directory)], "APP_DIRS": True}]  # fmt: skip
+    return [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(directory)],
+            "APP_DIRS": True,
+        }
+    ]
 
 
 def test_a_projects_403_html_renders_the_refusal(

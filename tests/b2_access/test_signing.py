@@ -20,9 +20,15 @@ from .conftest import MakeStorage, put
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 GRANT = Grant(
-    storage="abcdef012345", name="reports/2024/q1 summary.pdf", tier="staff", expires=300,
-    attachment=True, filename="Q1.pdf", cache_control="max-age=60", user="42",
-)  # fmt: skip
+    storage="abcdef012345",
+    name="reports/2024/q1 summary.pdf",
+    tier="staff",
+    expires=300,
+    attachment=True,
+    filename="Q1.pdf",
+    cache_control="max-age=60",
+    user="42",
+)
 
 
 def split_link(link: str, prefix: str = "/b2/") -> tuple[str, str]:
@@ -43,7 +49,7 @@ def split_link(link: str, prefix: str = "/b2/") -> tuple[str, str]:
             tier="logged_in",
             expires=604800,
             filename="résumé.pdf",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_round_trip(grant: Grant) -> None:
@@ -73,8 +79,9 @@ def test_storage_link_round_trips_through_the_resolver_signer(
     token, parsed_name = split_link(link)
     assert parsed_name == name
     grant = DownloadResolver.from_settings().signer.unsign(token, parsed_name)
-    assert grant == Grant(storage.fingerprint, name, "logged_in", 77, True, "n.txt", None,
-                          str(user.pk))  # fmt: skip
+    assert grant == Grant(
+        storage.fingerprint, name, "logged_in", 77, True, "n.txt", None, str(user.pk)
+    )
 
 
 def test_key_rotation(settings: Any, storage: SignedB2Storage) -> None:

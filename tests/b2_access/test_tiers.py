@@ -117,9 +117,13 @@ def test_unregister_unknown_is_a_no_op() -> None:
 
 @pytest.mark.parametrize(("needs_login", "anonymous_status"), [(True, 302), (False, 403)])
 def test_needs_login_decides_what_anonymous_users_get(
-    registered: list[str], make_storage: MakeStorage, client: Client, db: None,
-    needs_login: bool, anonymous_status: int,
-) -> None:  # fmt: skip
+    registered: list[str],
+    make_storage: MakeStorage,
+    client: Client,
+    db: None,
+    needs_login: bool,
+    anonymous_status: int,
+) -> None:
     b2_access.tier("weekdays", needs_login=needs_login)(lambda request: False)
     registered.append("weekdays")
     storage: SignedB2Storage = make_storage(tier="weekdays")

@@ -68,9 +68,13 @@ def test_warm_redirects_make_no_b2_call(
 # "files/": one token for every files/* name, and one per file outside that prefix.
 @pytest.mark.parametrize(("scope", "expected"), [("bucket", 1), ("files/", 3), ("file", 12)])
 def test_cold_calls_per_scope(
-    client: Client, user: Any, make_storage: MakeStorage, b2_server: LocalB2,
-    scope: str, expected: int,
-) -> None:  # fmt: skip
+    client: Client,
+    user: Any,
+    make_storage: MakeStorage,
+    b2_server: LocalB2,
+    scope: str,
+    expected: int,
+) -> None:
     storage = make_storage(tier="logged_in", scope=scope)
     names = [f"files/{i}.txt" for i in range(10)] + ["other/a.txt", "other/b.txt"]
     links = [storage.url(put(storage, name, b"n")) for name in names]
@@ -125,9 +129,13 @@ def test_a_burst_of_cold_requests_makes_one_b2_call(
 
 @pytest.mark.parametrize("site", ["started-frozen", "already-running"])
 def test_tokens_are_refetched_when_too_little_remains(
-    settings: Any, client: Client, user: Any, storage: SignedB2Storage, b2_server: LocalB2,
+    settings: Any,
+    client: Client,
+    user: Any,
+    storage: SignedB2Storage,
+    b2_server: LocalB2,
     site: str,
-) -> None:  # fmt: skip
+) -> None:
     settings.B2_ACCESS = {"token_lifetime": 3600, "min_remaining": 1800, "expires": 7200}
     name = put(storage, "video.mp4", b"frames")
     client.force_login(user)
@@ -153,9 +161,13 @@ def test_tokens_are_refetched_when_too_little_remains(
 
 @pytest.mark.parametrize("cache", ["default", None])
 def test_the_shared_django_cache_survives_a_cleared_process_cache(
-    settings: Any, client: Client, user: Any, storage: SignedB2Storage, b2_server: LocalB2,
+    settings: Any,
+    client: Client,
+    user: Any,
+    storage: SignedB2Storage,
+    b2_server: LocalB2,
     cache: str | None,
-) -> None:  # fmt: skip
+) -> None:
     settings.B2_ACCESS = {"cache": cache}
     link = storage.url(put(storage, "shared.txt", b"s"))
     client.force_login(user)
@@ -188,16 +200,20 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
         (
             {"attachment": True, "filename": "Résumé 2024 – été.pdf"},
             'attachment; filename="Resume 2024  ete.pdf"',
-        ),  # fmt: skip
+        ),
         ({"attachment": True, "filename": 'a"b\\c.pdf'}, 'attachment; filename="abc.pdf"'),
         ({"attachment": True, "filename": "日本語"}, 'attachment; filename="download"'),
         ({"attachment": False}, None),
     ],
 )
 def test_content_disposition_is_pinned_in_the_token(
-    client: Client, user: Any, storage: SignedB2Storage, b2_server: LocalB2,
-    options: dict[str, Any], disposition: str | None,
-) -> None:  # fmt: skip
+    client: Client,
+    user: Any,
+    storage: SignedB2Storage,
+    b2_server: LocalB2,
+    options: dict[str, Any],
+    disposition: str | None,
+) -> None:
     name = put(storage, "dir/plain name.pdf", b"%PDF-1.7")
     client.force_login(user)
     url = location(client, storage.signed_url(name, **options))

@@ -92,9 +92,12 @@ def main(realm: str, key_id: str, key: str, bucket: str, size: int, part: int) -
 
     expected = sha1_of(Generated(size))
     storage = B2Storage(
-        realm=realm, application_key_id=key_id, application_key=key, bucket=bucket,
+        realm=realm,
+        application_key_id=key_id,
+        application_key=key,
+        bucket=bucket,
         part_size=part,
-    )  # fmt: skip
+    )
     storage.exists("warm-up")  # authorize and find the bucket before measuring
     result: dict[str, Any] = {"size": size, "part_size": part}
 

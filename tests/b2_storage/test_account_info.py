@@ -20,9 +20,11 @@ from .conftest import MakeBucket
 def file_cache(location: Path) -> dict[str, Any]:
     return {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "b2": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-               "LOCATION": str(location)},
-    }  # fmt: skip
+        "b2": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(location),
+        },
+    }
 
 
 @pytest.mark.parametrize("backend", ["django-cache", "sqlite", "memory"])

@@ -99,8 +99,13 @@ class FakeClock:
 
 def storage_on(realm: str, **options: Any) -> B2Storage:
     """Return a storage of a never-authorized account on ``realm``."""
-    options = {"application_key_id": KEY_ID, "application_key": KEY, "bucket": "docs",
-               "realm": realm, **options}  # fmt: skip
+    options = {
+        "application_key_id": KEY_ID,
+        "application_key": KEY,
+        "bucket": "docs",
+        "realm": realm,
+        **options,
+    }
     return B2Storage(**options)
 
 
@@ -155,8 +160,11 @@ def test_save_and_open_on_a_hung_b2_raise_unavailable_in_bounded_time(hung: Hung
     assert isinstance(raised, B2Unavailable) and took < BOUND, raised
     assert raised.retry_after >= 1 and KEY not in str(raised)
     seen = hung.accepted
-    for operation in (lambda: storage.open("a.txt"), lambda: storage.exists("a.txt"),
-                      lambda: storage.save("b.txt", ContentFile(b"b"))):  # fmt: skip
+    for operation in (
+        lambda: storage.open("a.txt"),
+        lambda: storage.exists("a.txt"),
+        lambda: storage.save("b.txt", ContentFile(b"b")),
+    ):
         took, raised = timed(operation)
         assert isinstance(raised, B2Unavailable) and took < FAST  # the circuit is open
     assert hung.accepted == seen
@@ -291,8 +299,9 @@ def test_a_503_storm_is_retried_or_fails_unavailable_then_heals(
 
 def test_a_refused_key_is_not_b2_down(b2: LocalB2, bucket: str) -> None:
     key_id, _ = b2.create_key(["listBuckets", "listFiles", "readFiles"])
-    storage = B2Storage(**b2.storage_options(bucket, application_key_id=key_id,
-                                             application_key=KEY))  # fmt: skip
+    storage = B2Storage(
+        **b2.storage_options(bucket, application_key_id=key_id, application_key=KEY)
+    )
     for _ in range(3):
         with pytest.raises(B2AccessRefused):
             storage.exists("a.txt")

@@ -28,14 +28,19 @@ def messages(deploy: bool = False) -> list[CheckMessage]:
 
 @pytest.fixture
 def b2_settings(settings: Any) -> Any:
-    settings.B2_STORAGE = {"realm": "production", "application_key_id": "0012abc",
-                           "application_key": "K0012-not-a-real-key"}  # fmt: skip
+    settings.B2_STORAGE = {
+        "realm": "production",
+        "application_key_id": "0012abc",
+        "application_key": "K0012-not-a-real-key",
+    }
     settings.STORAGES = {
         "default": {"BACKEND": "b2_storage.B2Storage", "OPTIONS": {"bucket": "acme-docs"}},
-        "media": {"BACKEND": "b2_access.LoggedInStorage",
-                  "OPTIONS": {"bucket": "acme-media", "application_key": ""}},
+        "media": {
+            "BACKEND": "b2_access.LoggedInStorage",
+            "OPTIONS": {"bucket": "acme-media", "application_key": ""},
+        },
         "staticfiles": STATIC,
-    }  # fmt: skip
+    }
     return settings
 
 
@@ -47,8 +52,10 @@ def test_complete_credentials_have_no_message(b2_settings: Any) -> None:
 def test_an_empty_key_names_the_storage_and_the_setting(b2_settings: Any) -> None:
     [error] = messages()
     assert error.id == "b2_storage.E002"
-    assert error.msg == ("STORAGES['media']['OPTIONS']['application_key'] is empty: the B2 "
-                         "application key of STORAGES['media'].")  # fmt: skip
+    assert error.msg == (
+        "STORAGES['media']['OPTIONS']['application_key'] is empty: the B2 "
+        "application key of STORAGES['media']."
+    )
     assert "manage.py b2doctor" in (error.hint or "")
     assert "0012abc" not in f"{error.msg} {error.hint}"
 
@@ -72,10 +79,17 @@ def test_a_missing_key_id_is_one_error_for_the_storages_that_share_it(
     assert "K0012-not-a-real-key" not in error.msg
 
 
-@pytest.mark.parametrize(("realm", "local"), [
-    ("http://127.0.0.1:8900", True), ("http://localhost:8900", True), ("http://[::1]:80", True),
-    ("http://0.0.0.0:8900", True), ("production", False), ("https://b2.example.com", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("realm", "local"),
+    [
+        ("http://127.0.0.1:8900", True),
+        ("http://localhost:8900", True),
+        ("http://[::1]:80", True),
+        ("http://0.0.0.0:8900", True),
+        ("production", False),
+        ("https://b2.example.com", False),
+    ],
+)
 def test_a_local_realm_is_a_deploy_warning(b2_settings: Any, realm: str, local: bool) -> None:
     b2_settings.B2_STORAGE = {**b2_settings.B2_STORAGE, "realm": realm}
     b2_settings.STORAGES = {"default": b2_settings.STORAGES["default"], "staticfiles": STATIC}
@@ -90,8 +104,13 @@ def test_a_local_realm_is_a_deploy_warning(b2_settings: Any, realm: str, local: 
 
 def test_checks_build_no_storage_and_call_no_b2(b2_settings: Any, b2_server: LocalB2) -> None:
     b2_settings.B2_STORAGE = {**b2_settings.B2_STORAGE, "realm": b2_server.realm}
-    b2_settings.STORAGES = {"default": {"BACKEND": "b2_storage.B2Storage", "OPTIONS": {
-        "bucket": "no-such-bucket", "validate_on_init": True}}, "staticfiles": STATIC}  # fmt: skip
+    b2_settings.STORAGES = {
+        "default": {
+            "BACKEND": "b2_storage.B2Storage",
+            "OPTIONS": {"bucket": "no-such-bucket", "validate_on_init": True},
+        },
+        "staticfiles": STATIC,
+    }
     b2_server.reset_calls()
     assert [m.id for m in messages(deploy=True)] == ["b2_storage.W001"]
     assert sum(b2_server.calls.values()) == 0
@@ -139,10 +158,13 @@ def test_deploy_checks_give_up_on_a_silent_b2_in_bounded_time(
 
 
 def test_importing_b2_storage_loads_neither_the_checks_nor_the_doctor() -> None:
-    code = ("import sys, b2_storage; print(sorted(m for m in sys.modules if m.startswith("
-            "('b2_storage.checks', 'b2_storage.doctor', 'b2_storage.apps'))))")  # fmt: skip
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout  # fmt: skip
+    code = (
+        "import sys, b2_storage; print(sorted(m for m in sys.modules if m.startswith("
+        "('b2_storage.checks', 'b2_storage.doctor', 'b2_storage.apps'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert loaded.strip() == "[]"
 
 

@@ -213,9 +213,12 @@ def test_metadata_cache_expires(make_storage: MakeStorage, b2: LocalB2) -> None:
 
 def test_migrations_leave_out_credentials_that_settings_hold(b2: LocalB2, bucket: str) -> None:
     options = b2.storage_options(bucket)
-    with override_settings(B2_STORAGE={
-        "application_key_id": b2.application_key_id, "application_key": b2.application_key,
-    }):  # fmt: skip
+    with override_settings(
+        B2_STORAGE={
+            "application_key_id": b2.application_key_id,
+            "application_key": b2.application_key,
+        }
+    ):
         path, args, kwargs = B2Storage(**options).deconstruct()
     assert path == "b2_storage.B2Storage"
     assert "application_key" not in kwargs and "application_key_id" not in kwargs

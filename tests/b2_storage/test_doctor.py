@@ -88,9 +88,16 @@ def test_json_is_a_list_of_findings(configure: Any, b2_server: LocalB2) -> None:
     listed = json.loads(out)
     assert error is None and isinstance(listed, list)
     assert all(set(f) == {"storage", "check", "status", "detail"} for f in listed)
-    assert [f["check"] for f in listed] == ["credentials", "clock", "key bucket", "key prefix",
-                                            "bucket", "capabilities", "cache 'b2'",
-                                            "cache 'default'"]  # fmt: skip
+    assert [f["check"] for f in listed] == [
+        "credentials",
+        "clock",
+        "key bucket",
+        "key prefix",
+        "bucket",
+        "capabilities",
+        "cache 'b2'",
+        "cache 'default'",
+    ]
     assert {f["status"] for f in listed} == {"OK"}
 
 
@@ -132,10 +139,17 @@ def test_a_key_for_another_bucket(configure: Any, b2_server: LocalB2) -> None:
     assert error is not None
 
 
-@pytest.mark.parametrize(("prefix", "location", "status"), [
-    ("docs/", "docs", "OK"), ("docs", "docs", "OK"), ("docs/", "docs/2024", "OK"),
-    ("docs/", "", "ERROR"), ("docs/", "scans", "ERROR"), ("docs/a", "docs", "ERROR"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("prefix", "location", "status"),
+    [
+        ("docs/", "docs", "OK"),
+        ("docs", "docs", "OK"),
+        ("docs/", "docs/2024", "OK"),
+        ("docs/", "", "ERROR"),
+        ("docs/", "scans", "ERROR"),
+        ("docs/a", "docs", "ERROR"),
+    ],
+)
 def test_a_name_prefix_must_cover_the_location(
     configure: Any, b2_server: LocalB2, prefix: str, location: str, status: str
 ) -> None:
@@ -182,10 +196,20 @@ def test_a_cache_that_raises_or_is_missing(
 ) -> None:
     settings.CACHES = {**settings.CACHES, "down": {"BACKEND": "tests.broken_cache.DownCache"}}
     bucket = new_bucket(b2_server)
-    configure(down=("b2_storage.B2Storage", {"bucket": bucket, "account_info":
-                    {"backend": "django-cache", "cache": "down"}}),
-              nowhere=("b2_storage.B2Storage", {"bucket": bucket, "location": "x", "account_info":
-                       {"backend": "django-cache", "cache": "nowhere"}}))  # fmt: skip
+    configure(
+        down=(
+            "b2_storage.B2Storage",
+            {"bucket": bucket, "account_info": {"backend": "django-cache", "cache": "down"}},
+        ),
+        nowhere=(
+            "b2_storage.B2Storage",
+            {
+                "bucket": bucket,
+                "location": "x",
+                "account_info": {"backend": "django-cache", "cache": "nowhere"},
+            },
+        ),
+    )
     found, error = findings()
     assert found["down", "cache 'down'"]["status"] == "ERROR"
     assert "ConnectionError" in found["down", "cache 'down'"]["detail"]
@@ -202,8 +226,10 @@ def closed_port() -> int:
 def test_an_unreachable_realm_is_said_in_bounded_time(configure: Any, settings: Any) -> None:
     realm = f"http://127.0.0.1:{closed_port()}"
     settings.B2_STORAGE = {**settings.B2_STORAGE, "realm": realm}
-    configure(one=("b2_storage.B2Storage", {"bucket": "doc-one"}),
-              two=("b2_access.LoggedInStorage", {"bucket": "doc-two"}))  # fmt: skip
+    configure(
+        one=("b2_storage.B2Storage", {"bucket": "doc-one"}),
+        two=("b2_access.LoggedInStorage", {"bucket": "doc-two"}),
+    )
     started = time.monotonic()
     found, error = findings("--write")
     assert time.monotonic() - started < 20  # b2sdk's retries would take 8 s per storage
@@ -259,8 +285,10 @@ def test_write_cleans_up_when_a_step_fails(configure: Any, b2_server: LocalB2) -
 
 def test_storage_limits_the_run(configure: Any, b2_server: LocalB2) -> None:
     bucket = new_bucket(b2_server)
-    configure(one=("b2_storage.B2Storage", {"bucket": bucket, "location": "one"}),
-              two=("b2_storage.B2Storage", {"bucket": "doc-no-such-bucket"}))  # fmt: skip
+    configure(
+        one=("b2_storage.B2Storage", {"bucket": bucket, "location": "one"}),
+        two=("b2_storage.B2Storage", {"bucket": "doc-no-such-bucket"}),
+    )
     found, error = findings("--storage", "one")
     assert error is None and {storage for storage, _check in found} == {"one"}
     _out, unknown = doctor("--storage", "three")

@@ -60,8 +60,9 @@ def b2_down(b2_server: LocalB2, bucket: str) -> Setup:
 def no_write(b2_server: LocalB2, bucket: str) -> Setup:
     """A key that may read and list the bucket but not write to it (authorized already)."""
     key_id, key = b2_server.create_key(NO_WRITE, bucket=bucket)
-    storage = B2Storage(**b2_server.storage_options(bucket, application_key_id=key_id,
-                                                    application_key=key))  # fmt: skip
+    storage = B2Storage(
+        **b2_server.storage_options(bucket, application_key_id=key_id, application_key=key)
+    )
     assert not storage.exists("warm-up.txt")
     return Setup(storage, [key, account_token(storage)])
 
@@ -153,8 +154,9 @@ def test_wrong_key_is_refused_with_b2s_message(b2_server: LocalB2, bucket_name: 
     assert message.startswith(f"B2 refused the application key for {bucket_name!r}: ")
     assert "bad_auth_token" in message
     assert "Server could not verify key." in message  # B2's own words
-    assert message.endswith("The key is set in the storage's 'application_key_id' and "
-                            "'application_key' options.")  # fmt: skip
+    assert message.endswith(
+        "The key is set in the storage's 'application_key_id' and 'application_key' options."
+    )
 
 
 def test_missing_capability_is_refused_with_b2s_message(

@@ -64,8 +64,10 @@ class StorageContract:
     def test_listdir_nested(self, storage: Storage) -> None:
         for name in ["top.txt", "a/one.txt", "a/b/two.txt", "a/b/four.txt", "a/b/c/three.txt"]:
             storage.save(name, ContentFile(name.encode()))
-        listed = {path: tuple(sorted(part) for part in storage.listdir(path)) for path in
-                  ["", "a", "a/b", "a/b/c"]}  # fmt: skip
+        listed = {
+            path: tuple(sorted(part) for part in storage.listdir(path))
+            for path in ["", "a", "a/b", "a/b/c"]
+        }
         assert listed == {
             "": (["a"], ["top.txt"]),
             "a": (["b"], ["one.txt"]),
@@ -347,9 +349,13 @@ class TestB2Storage(StorageContract):
         ],
     )
     def test_active_content_is_stored_as_an_attachment(
-        self, make: MakeStorage, options: dict[str, Any], name: str, served: str,
+        self,
+        make: MakeStorage,
+        options: dict[str, Any],
+        name: str,
+        served: str,
         disposition: str | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         storage = make(**options)
         saved = storage.save(name, ContentFile(b"<svg onload=alert(1)>"))
         response = requests.get(storage.url(saved), timeout=10)
@@ -358,9 +364,13 @@ class TestB2Storage(StorageContract):
 
     @pytest.mark.parametrize(
         "options",
-        [{"active_content": "download"}, {"layout": "nested"}, {"content_types": {"md": "x/y"}},
-         {"content_types": {".md": "markdown"}}],
-    )  # fmt: skip
+        [
+            {"active_content": "download"},
+            {"layout": "nested"},
+            {"content_types": {"md": "x/y"}},
+            {"content_types": {".md": "markdown"}},
+        ],
+    )
     def test_content_options_are_validated(self, make: MakeStorage, options: Any) -> None:
         with pytest.raises(ImproperlyConfigured, match=next(iter(options))):
             make(**options)

@@ -273,16 +273,30 @@ def _span(values: list[int]) -> str:
 
 
 def _click_table(per_click: dict[tuple[str, str], list[Counter[str]]]) -> str:
-    headers = ["storage", "token cache", "clicks", LIST, TOKEN, "other B2 calls",
-               "B2 calls per click"]  # fmt: skip
+    headers = [
+        "storage",
+        "token cache",
+        "clicks",
+        LIST,
+        TOKEN,
+        "other B2 calls",
+        "B2 calls per click",
+    ]
     body = []
     for (key, phase), made in per_click.items():
         total = sum(made, Counter[str]())
         other = sum(total.values()) - total[LIST] - total[TOKEN]
         body.append(
-            [VARIANTS[key][0], phase, f"{len(made):,}", f"{total[LIST]:,}", f"{total[TOKEN]:,}",
-             f"{other:,}", _span([sum(calls.values()) for calls in made])]
-        )  # fmt: skip
+            [
+                VARIANTS[key][0],
+                phase,
+                f"{len(made):,}",
+                f"{total[LIST]:,}",
+                f"{total[TOKEN]:,}",
+                f"{other:,}",
+                _span([sum(calls.values()) for calls in made]),
+            ]
+        )
     return table(headers, body)
 
 
@@ -366,8 +380,9 @@ def _section(
     warm_rows = [
         (scenario, calls) for (scenario, phase), calls in by_row.items() if phase == "warm"
     ]
-    warm_made = [calls for key, phase in per_click if phase == "warm"
-                 for calls in per_click[key, phase]]  # fmt: skip
+    warm_made = [
+        calls for key, phase in per_click if phase == "warm" for calls in per_click[key, phase]
+    ]
     warm_count = downloads * len(warm_rows) + len(warm_made)
     warm_calls = sum(sum(calls.values()) for _, calls in warm_rows) + sum(
         sum(calls.values()) for calls in warm_made

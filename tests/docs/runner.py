@@ -238,9 +238,14 @@ class DocRun:
         self, line: str, block: Block, *, env: dict[str, str] | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            ["bash", "-c", line], cwd=ROOT, env=env or self.env, capture_output=True,
-            text=True, timeout=300, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            ["bash", "-c", line],
+            cwd=ROOT,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
         if check and result.returncode != 0:
             raise DocFailure(
                 f"{block.where}: {line!r} exited with {result.returncode}\n"
@@ -253,9 +258,15 @@ class DocRun:
         if "--data-dir" in line:  # a fresh data dir per run
             line = re.sub(r"--data-dir\s+\S+", f"--data-dir {self.workdir / 'b2-data'}", line)
         process = subprocess.Popen(
-            ["bash", "-c", f"exec {line}"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            ["bash", "-c", f"exec {line}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.background.append(process)
         output = self._read_until(process, command, seconds)
         self.expect(block, command, output)

@@ -42,9 +42,13 @@ def test_every_block_says_how_it_runs(doc: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("doc", [doc for doc in FILES if parse(ROOT / doc)])
 def test_the_blocks_run(
-    doc: str, b2_server: LocalB2, tmp_path: Path, redis_url: str, settings: Any,
+    doc: str,
+    b2_server: LocalB2,
+    tmp_path: Path,
+    redis_url: str,
+    settings: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     run = DocRun(b2_server, tmp_path, redis_url)
     for key in ("B2_REALM", "B2_APPLICATION_KEY_ID", "B2_APPLICATION_KEY", "REDIS_URL"):
         monkeypatch.setenv(key, run.env[key])
@@ -71,8 +75,13 @@ def render(block: Block, server: LocalB2, settings: Any) -> None:
     """Render a template block with ``doc`` (a saved file on a signed storage) and a request."""
     bucket = f"docs-template-{os.getpid()}-{block.line}"
     server.create_bucket(bucket)
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "b2_access.LoggedInStorage",
-                         "OPTIONS": server.storage_options(bucket)}}  # fmt: skip
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "b2_access.LoggedInStorage",
+            "OPTIONS": server.storage_options(bucket),
+        },
+    }
     doc = Document(title="doc")
     doc.attachment.save("invoice.pdf", ContentFile(b"%PDF-1.4"), save=False)
     request = RequestFactory().get("/")

@@ -34,9 +34,14 @@ SECRET_KEY = "e2e-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 USERS = {"demo": "demo-password", "staff": "staff-password"}
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 STARTUP_SECONDS = 60.0
 VIEWPORT = {"width": 1100, "height": 700}
 
@@ -78,9 +83,16 @@ class ServerProcess:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
-            args, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
-        )  # fmt: skip
+            args,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         self._reader = threading.Thread(target=self._read, name=f"{name}-output", daemon=True)
         self._reader.start()
 
@@ -104,11 +116,15 @@ class ServerProcess:
             try:
                 line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                pytest.fail(f"{self.name}: no line matching {pattern!r} within {timeout} s:\n"
-                            f"{self.output()}")  # fmt: skip
+                pytest.fail(
+                    f"{self.name}: no line matching {pattern!r} within {timeout} s:\n"
+                    f"{self.output()}"
+                )
             if line is None:
-                pytest.fail(f"{self.name} exited ({self.proc.wait()}) before printing "
-                            f"{pattern!r}:\n{self.output()}")  # fmt: skip
+                pytest.fail(
+                    f"{self.name} exited ({self.proc.wait()}) before printing "
+                    f"{pattern!r}:\n{self.output()}"
+                )
             self.lines.append(line)
             found = re.search(pattern, line)
             if found:
@@ -236,9 +252,14 @@ class NetLog:
         if response.url.startswith("http"):
             request = response.request
             self.exchanges.append(
-                Exchange(request.method, response.url, response.status,
-                         request.headers.get("range"), dict(response.headers))
-            )  # fmt: skip
+                Exchange(
+                    request.method,
+                    response.url,
+                    response.status,
+                    request.headers.get("range"),
+                    dict(response.headers),
+                )
+            )
 
     def on(self, netloc: str, path_prefix: str = "/") -> list[Exchange]:
         return [e for e in self.exchanges if e.netloc == netloc and e.path.startswith(path_prefix)]

@@ -44,30 +44,58 @@ def asgi_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsgiSite]:
     data = tmp_path_factory.mktemp("example-asgi")
     emulator = ServerProcess(
         "local B2",
-        [sys.executable, "-m", "b2_storage.emulator", "--port", "0", "--data-dir",
-         str(data / "b2"), "--bucket", "example-public:allPublic", "--bucket", "example-private"],
-        example_env(), data / "b2.log",
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "b2_storage.emulator",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data / "b2"),
+            "--bucket",
+            "example-public:allPublic",
+            "--bucket",
+            "example-private",
+        ],
+        example_env(),
+        data / "b2.log",
+    )
     servers = [emulator]
     try:
         realm = emulator.wait_for(r"realm:\s+(http://\S+)").group(1)
         key_id = emulator.wait_for(r"application key id:\s+(\S+)").group(1)
         key = emulator.wait_for(r"application key:\s+(\S+)").group(1)
         env = example_env(
-            EXAMPLE_B2_REALM=realm, EXAMPLE_B2_KEY_ID=key_id, EXAMPLE_B2_KEY=key,
+            EXAMPLE_B2_REALM=realm,
+            EXAMPLE_B2_KEY_ID=key_id,
+            EXAMPLE_B2_KEY=key,
             EXAMPLE_VAR_DIR=str(data / "var"),
-        )  # fmt: skip
+        )
         seeded = subprocess.run(
-            [sys.executable, "-c", SEED], cwd=Path(__file__).resolve().parents[2], env=env,
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-c", SEED],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert seeded.returncode == 0, f"migrate + seed failed:\n{seeded.stdout}{seeded.stderr}"
         uvicorn = ServerProcess(
             "uvicorn",
-            [sys.executable, "-m", "uvicorn", "example.site.asgi:application",
-             "--host", "127.0.0.1", "--port", "0", "--no-access-log"],
-            env, data / "uvicorn.log",
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "example.site.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-access-log",
+            ],
+            env,
+            data / "uvicorn.log",
+        )
         servers.append(uvicorn)
         port = int(uvicorn.wait_for(r"Uvicorn running on http://127\.0\.0\.1:(\d+)").group(1))
         assert port, "this uvicorn does not report the port it picked for --port 0"
@@ -94,10 +122,16 @@ def logged_in(site: AsgiSite, username: str) -> requests.Session:
     assert form.status_code == 200 and form.headers.get("server") == "uvicorn"
     answer = session.post(
         site.at("/accounts/login/"),
-        data={"username": username, "password": USERS[username], "next": "/",
-              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": site.at("/accounts/login/")}, allow_redirects=False, timeout=10,
-    )  # fmt: skip
+        data={
+            "username": username,
+            "password": USERS[username],
+            "next": "/",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": site.at("/accounts/login/")},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert answer.status_code == 302, f"login as {username} failed: {answer.status_code}"
     return session
 

@@ -246,16 +246,23 @@ def test_private_file_only_for_its_owner(browse: Browse, site: Site) -> None:
     path, _, query = served.url.partition("?")
     folder = re.fullmatch(r".*/private/\d{4}/([a-z2-7]{20})/[^/]+", path)
     assert folder is not None, path
-    for other in (path.replace(folder[1], "a" * 20), path.replace(f"/{folder[1]}", ""),
-                  path.replace("/private/", "/documents/")):  # fmt: skip
+    for other in (
+        path.replace(folder[1], "a" * 20),
+        path.replace(f"/{folder[1]}", ""),
+        path.replace("/private/", "/documents/"),
+    ):
         assert owner.request.get(f"{other}?{query}").status == 401, other
 
 
 def test_screenshots_of_the_main_pages(browse: Browse, site: Site, artifacts: Path) -> None:
     page, _net = browse("demo")
     shots: dict[str, Path] = {}
-    pages = {"home": "/", "avatars": "/files/avatars/", "documents": "/files/documents/",
-             "videos": "/files/videos/"}  # fmt: skip
+    pages = {
+        "home": "/",
+        "avatars": "/files/avatars/",
+        "documents": "/files/documents/",
+        "videos": "/files/videos/",
+    }
     for name, path in pages.items():
         page.goto(site.at(path))
         page.wait_for_load_state("networkidle")

@@ -22,10 +22,21 @@ def test_a_busy_port_is_said_before_the_banner(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "example.serve", "--port", str(port),
-             "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=120, env=example_env(), check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "example.serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=example_env(),
+            check=False,
+        )
     assert result.returncode == 2
     assert "Example site" not in result.stdout and "Ctrl-C" not in result.stdout
     assert result.stderr.splitlines() == [
@@ -44,8 +55,16 @@ def test_the_site_has_a_favicon(site: Site) -> None:
 
 def test_serve_asgi_runs_the_site_under_uvicorn(tmp_path: Path) -> None:
     """The README's ASGI line, ``hatch run example:serve --asgi``, serves the site and its files."""
-    args = [sys.executable, "-m", "example.serve", "--asgi", "--port", "0", "--data-dir",
-            str(tmp_path)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "example.serve",
+        "--asgi",
+        "--port",
+        "0",
+        "--data-dir",
+        str(tmp_path),
+    ]
     server = ServerProcess("example.serve --asgi", args, example_env(), tmp_path / "serve.log")
     try:
         url = server.wait_for(r"Example site: (http://\S+/)").group(1)

@@ -39,9 +39,12 @@ def find_b2() -> tuple[list[str] | None, str]:
     problems = []
     for exe in dict.fromkeys(path for path in found if path):
         result = subprocess.run(
-            [exe, "version"], capture_output=True, text=True, timeout=TIMEOUT,
+            [exe, "version"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         match = re.search(r"version (\d+)\.", result.stdout)
         if result.returncode == 0 and match and match.group(1) == "5":
             return [exe], ""
@@ -62,10 +65,15 @@ class Cli:
         for name in ("XDG_CONFIG_HOME", "PYTHONWARNINGS"):
             env.pop(name, None)
         env.update(
-            HOME=str(self.home), USERPROFILE=str(self.home), B2_ENVIRONMENT=self.server.realm,
-            B2_ACCOUNT_INFO=str(self.home / "account_info"), NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost", PYTHONUTF8="1", PYTHONIOENCODING="utf-8",
-        )  # fmt: skip
+            HOME=str(self.home),
+            USERPROFILE=str(self.home),
+            B2_ENVIRONMENT=self.server.realm,
+            B2_ACCOUNT_INFO=str(self.home / "account_info"),
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+            PYTHONUTF8="1",
+            PYTHONIOENCODING="utf-8",
+        )
         if keys:
             env["B2_APPLICATION_KEY_ID"] = self.server.application_key_id
             env["B2_APPLICATION_KEY"] = self.server.application_key
@@ -80,9 +88,15 @@ class Cli:
     ) -> subprocess.CompletedProcess[str]:
         env = {**self.env(keys=keys), **(extra_env or {})}
         result = subprocess.run(
-            [*self.command, *args], env=env, cwd=self.home, capture_output=True,
-            text=True, encoding="utf-8", stdin=subprocess.DEVNULL, timeout=TIMEOUT,
-        )  # fmt: skip
+            [*self.command, *args],
+            env=env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT,
+        )
         if ok:
             assert result.returncode == 0, f"b2 {args}: {result.stdout}\n{result.stderr}"
         return result

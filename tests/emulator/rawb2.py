@@ -91,9 +91,11 @@ class RawB2:
         """POST ``body`` as JSON to an endpoint; ``token=None`` sends no Authorization."""
         headers = {} if token is None else {"Authorization": token or self.token}
         return self.session.post(
-            f"{self.api_url}/{self.api}/{endpoint}", json=body or {}, headers=headers,
+            f"{self.api_url}/{self.api}/{endpoint}",
+            json=body or {},
+            headers=headers,
             timeout=TIMEOUT,
-        )  # fmt: skip
+        )
 
     def ok(self, endpoint: str, **body: Any) -> dict[str, Any]:
         """Call an endpoint that must succeed; return its JSON."""

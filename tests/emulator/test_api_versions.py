@@ -25,13 +25,22 @@ def version(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def raw(b2_server: LocalB2, version: str) -> Iterator[RawB2]:
     server = b2_server
-    with RawB2(server.realm, server.application_key_id, server.application_key,
-               api=f"b2api/{version}") as client:  # fmt: skip
+    with RawB2(
+        server.realm, server.application_key_id, server.application_key, api=f"b2api/{version}"
+    ) as client:
         yield client
 
 
-FLAT = {"accountId", "authorizationToken", "allowed", "apiUrl", "downloadUrl",
-        "recommendedPartSize", "absoluteMinimumPartSize", "s3ApiUrl"}  # fmt: skip
+FLAT = {
+    "accountId",
+    "authorizationToken",
+    "allowed",
+    "apiUrl",
+    "downloadUrl",
+    "recommendedPartSize",
+    "absoluteMinimumPartSize",
+    "s3ApiUrl",
+}
 
 
 def test_authorize_shape(b2_server: LocalB2, raw: RawB2, version: str) -> None:
@@ -54,8 +63,7 @@ def test_authorize_shape(b2_server: LocalB2, raw: RawB2, version: str) -> None:
 def test_restricted_key_on_old_versions(b2_server: LocalB2, old: str) -> None:
     name = unique_bucket_name("old")
     bucket_id = b2_server.create_bucket(name)
-    key_id, key = b2_server.create_key(["listBuckets", "listFiles"], bucket=name,
-                                       name_prefix="in/")  # fmt: skip
+    key_id, key = b2_server.create_key(["listBuckets", "listFiles"], bucket=name, name_prefix="in/")
     with RawB2(b2_server.realm, key_id, key, api=f"b2api/{old}") as limited:
         allowed = limited.auth["allowed"]
         assert (allowed["bucketId"], allowed["bucketName"]) == (bucket_id, name)
@@ -84,17 +92,21 @@ def test_life_cycle(raw: RawB2, version: str) -> None:
     url, _token = raw.upload_target(bucket_id)
     assert f"/b2api/{version}/b2_upload_file/" in url
     small = raw.upload_ok(bucket_id, "small.txt", DATA)
-    started = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="large.bin",
-                     contentType="b2/x-auto")  # fmt: skip
+    started = raw.ok(
+        "b2_start_large_file", bucketId=bucket_id, fileName="large.bin", contentType="b2/x-auto"
+    )
     part = raw.ok("b2_get_upload_part_url", fileId=started["fileId"])
     assert f"/b2api/{version}/b2_upload_part/" in part["uploadUrl"]
     assert raw.upload_part((part["uploadUrl"], part["authorizationToken"]), 1, DATA).ok
     raw.ok("b2_finish_large_file", fileId=started["fileId"], partSha1Array=[sha1_hex(DATA)])
     copied = raw.ok("b2_copy_file", sourceFileId=small["fileId"], fileName="copy.txt")
     assert raw.names(bucket_id) == ["copy.txt", "large.bin", "small.txt"]
-    by_id = raw.session.get(f"{raw.download_url}/b2api/{version}/b2_download_file_by_id",
-                            params={"fileId": copied["fileId"]},
-                            headers={"Authorization": raw.token}, timeout=30)  # fmt: skip
+    by_id = raw.session.get(
+        f"{raw.download_url}/b2api/{version}/b2_download_file_by_id",
+        params={"fileId": copied["fileId"]},
+        headers={"Authorization": raw.token},
+        timeout=30,
+    )
     assert by_id.content == DATA
     assert raw.download(name, "large.bin").content == DATA
     hidden = raw.ok("b2_hide_file", bucketId=bucket_id, fileName="small.txt")
@@ -106,8 +118,9 @@ def test_life_cycle(raw: RawB2, version: str) -> None:
 def test_multi_bucket_keys_need_v4(b2_server: LocalB2, version: str) -> None:
     with RawB2.of(b2_server) as v4:
         first, second = v4.bucket()[1], v4.bucket()[1]
-        created = v4.ok("b2_create_key", capabilities=["listFiles"], keyName="two",
-                        bucketIds=[first, second])  # fmt: skip
+        created = v4.ok(
+            "b2_create_key", capabilities=["listFiles"], keyName="two", bucketIds=[first, second]
+        )
     key = (created["applicationKeyId"], created["applicationKey"])
     response = authorize(b2_server.realm, *key, api=f"b2api/{version}")
     if version == "v4":

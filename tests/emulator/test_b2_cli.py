@@ -150,8 +150,11 @@ def test_file_upload_with_info_then_file_info(
 def test_ls_recursive_long_and_versions(cli: Cli, bucket: str, tmp_path: Path) -> None:
     ids: dict[str, list[str]] = {}
     for name, data in [
-        ("a.txt", b"first"), ("dir/b.txt", b"bb"), ("dir/sub/c.txt", b"ccc"), ("a.txt", b"second!"),
-    ]:  # fmt: skip
+        ("a.txt", b"first"),
+        ("dir/b.txt", b"bb"),
+        ("dir/sub/c.txt", b"ccc"),
+        ("a.txt", b"second!"),
+    ]:
         ids.setdefault(name, []).append(
             cli.upload(bucket, write_file(tmp_path / "f", data), name)["fileId"]
         )
@@ -161,9 +164,10 @@ def test_ls_recursive_long_and_versions(cli: Cli, bucket: str, tmp_path: Path) -
     assert cli.ls(f"b2://{bucket}/dir/") == ["dir/b.txt", "dir/sub/"]
     long_lines = cli.ls(f"b2://{bucket}/", "-r", "-l")
     assert [line.split(maxsplit=5)[::5] for line in long_lines] == [
-        [ids["a.txt"][1], "a.txt"], [ids["dir/b.txt"][0], "dir/b.txt"],
+        [ids["a.txt"][1], "a.txt"],
+        [ids["dir/b.txt"][0], "dir/b.txt"],
         [ids["dir/sub/c.txt"][0], "dir/sub/c.txt"],
-    ]  # fmt: skip
+    ]
     assert cli.versions(bucket) == [
         ("a.txt", "upload", 7, ids["a.txt"][1]),  # newest first within a name
         ("a.txt", "upload", 5, ids["a.txt"][0]),
@@ -208,9 +212,10 @@ def test_file_url_with_auth(cli: Cli, bucket: str, tmp_path: Path) -> None:
     # The token is for names starting with this file's name only.
     token = signed.split("?Authorization=", 1)[1]
     other = requests.get(
-        f"{cli.server.realm}/file/{bucket}/docs/other.txt", params={"Authorization": token},
+        f"{cli.server.realm}/file/{bucket}/docs/other.txt",
+        params={"Authorization": token},
         timeout=10,
-    )  # fmt: skip
+    )
     assert other.status_code == 401
 
 
@@ -245,8 +250,10 @@ def test_file_hide(cli: Cli, bucket: str, tmp_path: Path) -> None:
     assert marker["fileId"] != gone["fileId"]
     assert cli.ls(f"b2://{bucket}/", "-r") == ["keep.txt"]
     assert [row[:3] for row in cli.versions(bucket)] == [
-        ("gone.txt", "hide", 0), ("gone.txt", "upload", 7), ("keep.txt", "upload", 4),
-    ]  # fmt: skip
+        ("gone.txt", "hide", 0),
+        ("gone.txt", "upload", 7),
+        ("keep.txt", "upload", 4),
+    ]
     info = cli.run("file", "info", f"b2://{bucket}/gone.txt", ok=False)
     assert info.returncode == 1
     assert "File not present: gone.txt" in info.stderr
@@ -257,16 +264,24 @@ def test_file_hide(cli: Cli, bucket: str, tmp_path: Path) -> None:
 
 
 def test_rm_versions(cli: Cli, bucket: str, tmp_path: Path) -> None:
-    for name, data in [("a.txt", b"1"), ("a.txt", b"22"), ("x.txt", b"x"), ("dir/b.txt", b"b"),
-                       ("dir/sub/c.txt", b"c")]:  # fmt: skip
+    for name, data in [
+        ("a.txt", b"1"),
+        ("a.txt", b"22"),
+        ("x.txt", b"x"),
+        ("dir/b.txt", b"b"),
+        ("dir/sub/c.txt", b"c"),
+    ]:
         cli.upload(bucket, write_file(tmp_path / "f", data), name)
     cli.run("file", "hide", f"b2://{bucket}/x.txt")
     not_empty = cli.run("bucket", "delete", bucket, ok=False)
     assert not_empty.returncode == 1
     cli.run("rm", "-r", "--versions", "--no-progress", f"b2://{bucket}/dir/")
     assert [row[:2] for row in cli.versions(bucket)] == [
-        ("a.txt", "upload"), ("a.txt", "upload"), ("x.txt", "hide"), ("x.txt", "upload"),
-    ]  # fmt: skip
+        ("a.txt", "upload"),
+        ("a.txt", "upload"),
+        ("x.txt", "hide"),
+        ("x.txt", "upload"),
+    ]
     cli.run("rm", "-r", "--versions", "--no-progress", f"b2://{bucket}/")
     assert cli.versions(bucket) == []
     assert cli.ls(f"b2://{bucket}/", "-r") == []
@@ -277,9 +292,12 @@ def test_rm_versions(cli: Cli, bucket: str, tmp_path: Path) -> None:
 def test_sync_up_and_down(cli: Cli, bucket: str, tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     files = {
-        "top.txt": b"top\n", "empty": b"", "a/name with spaces.txt": b"spaces",
-        "a/b/c/deep.bin": random_bytes(70_000, seed=2), "a/ünïcode.txt": "ü".encode(),
-    }  # fmt: skip
+        "top.txt": b"top\n",
+        "empty": b"",
+        "a/name with spaces.txt": b"spaces",
+        "a/b/c/deep.bin": random_bytes(70_000, seed=2),
+        "a/ünïcode.txt": "ü".encode(),
+    }
     for rel, data in files.items():
         write_file(src / rel, data)
     up = cli.run("sync", "--no-progress", str(src), f"b2://{bucket}/backup")

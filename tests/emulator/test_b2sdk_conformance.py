@@ -102,8 +102,9 @@ def test_authorize_account(api: Any, version: str, b2_server: LocalB2) -> None:
 def test_authorize_restricted_key(version: str, b2_server: LocalB2) -> None:
     name = unique()
     bucket_id = b2_server.create_bucket(name)
-    key = b2_server.create_key(["listBuckets", "listFiles", "readFiles"], bucket=name,
-                               name_prefix="docs/")  # fmt: skip
+    key = b2_server.create_key(
+        ["listBuckets", "listFiles", "readFiles"], bucket=name, name_prefix="docs/"
+    )
     allowed = connect(version, b2_server, key).account_info.get_allowed()
     assert set(allowed["capabilities"]) == {"listBuckets", "listFiles", "readFiles"}
     assert allowed["namePrefix"] == "docs/"
@@ -125,8 +126,10 @@ def test_bucket_life_cycle(api: Any) -> None:
     private = api.create_bucket(private_name, "allPrivate", bucket_info={"team": "a"})
     public = api.create_bucket(public_name, "allPublic")
     assert (private.name, private.type_, private.bucket_info) == (
-        private_name, "allPrivate", {"team": "a"},
-    )  # fmt: skip
+        private_name,
+        "allPrivate",
+        {"team": "a"},
+    )
     assert (public.name, public.type_) == (public_name, "allPublic")
     listed = {b.name: b for b in api.list_buckets()}
     assert listed[private_name].id_ == private.id_
@@ -271,8 +274,10 @@ def test_hide_then_delete_every_version(api: Any, bucket: Any) -> None:
     assert list(bucket.ls(recursive=True)) == []
     versions = list(bucket.list_file_versions("doc.txt"))
     assert [(fv.action, fv.id_) for fv in versions] == [
-        ("hide", marker.id_), ("upload", new.id_), ("upload", old.id_),
-    ]  # fmt: skip
+        ("hide", marker.id_),
+        ("upload", new.id_),
+        ("upload", old.id_),
+    ]
     with pytest.raises(FileNotPresent):
         read(bucket.download_file_by_name("doc.txt"))
     with pytest.raises(FileNotPresent):

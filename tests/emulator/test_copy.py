@@ -54,15 +54,20 @@ def test_copy_file_keeps_metadata(raw: RawB2, source: tuple[str, str, dict[str, 
 
 @pytest.mark.parametrize(
     ("header", "first", "last"),
-    [("bytes=2-5", 2, 5), ("bytes=2000-", 2000, 2047), ("bytes=-8", 2040, 2047),
-     ("bytes=0-99999", 0, 2047)],
-)  # fmt: skip
+    [
+        ("bytes=2-5", 2, 5),
+        ("bytes=2000-", 2000, 2047),
+        ("bytes=-8", 2040, 2047),
+        ("bytes=0-99999", 0, 2047),
+    ],
+)
 def test_copy_file_range(
     raw: RawB2, source: tuple[str, str, dict[str, Any]], header: str, first: int, last: int
 ) -> None:
     name, _bucket_id, uploaded = source
-    copied = raw.ok("b2_copy_file", sourceFileId=uploaded["fileId"], fileName="part.bin",
-                    range=header)  # fmt: skip
+    copied = raw.ok(
+        "b2_copy_file", sourceFileId=uploaded["fileId"], fileName="part.bin", range=header
+    )
     assert copied["contentLength"] == last - first + 1
     assert copied["contentSha1"] == sha1_hex(DATA[first : last + 1])
     assert raw.download(name, "part.bin").content == DATA[first : last + 1]
@@ -70,8 +75,12 @@ def test_copy_file_range(
 
 def test_copy_file_to_another_bucket(raw: RawB2, source: tuple[str, str, dict[str, Any]]) -> None:
     other, other_id = raw.bucket()
-    copied = raw.ok("b2_copy_file", sourceFileId=source[2]["fileId"], fileName="here.bin",
-                    destinationBucketId=other_id)  # fmt: skip
+    copied = raw.ok(
+        "b2_copy_file",
+        sourceFileId=source[2]["fileId"],
+        fileName="here.bin",
+        destinationBucketId=other_id,
+    )
     assert copied["bucketId"] == other_id
     assert raw.download(other, "here.bin").content == DATA
     assert raw.names(source[1]) == ["src/data.bin"]
@@ -79,14 +88,24 @@ def test_copy_file_to_another_bucket(raw: RawB2, source: tuple[str, str, dict[st
 
 def test_copy_file_replace_metadata(raw: RawB2, source: tuple[str, str, dict[str, Any]]) -> None:
     file_id = source[2]["fileId"]
-    replaced = raw.ok("b2_copy_file", sourceFileId=file_id, fileName="new.json",
-                      metadataDirective="REPLACE", contentType="b2/x-auto",
-                      fileInfo={"b2-cache-control": "max-age=5"})  # fmt: skip
+    replaced = raw.ok(
+        "b2_copy_file",
+        sourceFileId=file_id,
+        fileName="new.json",
+        metadataDirective="REPLACE",
+        contentType="b2/x-auto",
+        fileInfo={"b2-cache-control": "max-age=5"},
+    )
     assert replaced["contentType"] == "application/json"
     assert replaced["fileInfo"] == {"b2-cache-control": "max-age=5"}
     assert raw.download(source[0], "new.json").headers["Cache-Control"] == "max-age=5"
-    bare = raw.ok("b2_copy_file", sourceFileId=file_id, fileName="bare.bin",
-                  metadataDirective="REPLACE", contentType="text/plain")  # fmt: skip
+    bare = raw.ok(
+        "b2_copy_file",
+        sourceFileId=file_id,
+        fileName="bare.bin",
+        metadataDirective="REPLACE",
+        contentType="text/plain",
+    )
     assert bare["fileInfo"] == {} and bare["contentType"] == "text/plain"
 
 
@@ -97,21 +116,34 @@ def test_copy_file_replace_metadata(raw: RawB2, source: tuple[str, str, dict[str
         ({"contentType": "text/plain"}, 400, "bad_request"),
         ({"fileInfo": {"a": "b"}}, 400, "bad_request"),
         ({"metadataDirective": "MERGE"}, 400, "bad_request"),
-        ({"metadataDirective": "REPLACE", "contentType": "text/plain",
-          "fileInfo": {"b2-expires": "never"}}, 400, "bad_request"),
+        (
+            {
+                "metadataDirective": "REPLACE",
+                "contentType": "text/plain",
+                "fileInfo": {"b2-expires": "never"},
+            },
+            400,
+            "bad_request",
+        ),
         ({"range": "bytes=4096-"}, 416, "range_not_satisfiable"),
         ({"range": "rows=1-2"}, 400, "bad_request"),
         ({"fileName": "bad//name"}, 400, "bad_request"),
         ({"destinationBucketId": "0123456789abcdef01234567"}, 400, "bad_bucket_id"),
         ({"sourceFileId": "4_zmissing_f000"}, 404, "not_found"),
-        ({"destinationServerSideEncryption": {"mode": "SSE-B2", "algorithm": "AES256"}}, 501,
-         "not_implemented"),
+        (
+            {"destinationServerSideEncryption": {"mode": "SSE-B2", "algorithm": "AES256"}},
+            501,
+            "not_implemented",
+        ),
     ],
-)  # fmt: skip
+)
 def test_copy_file_refusals(
-    raw: RawB2, source: tuple[str, str, dict[str, Any]], body: dict[str, Any], status: int,
+    raw: RawB2,
+    source: tuple[str, str, dict[str, Any]],
+    body: dict[str, Any],
+    status: int,
     code: str,
-) -> None:  # fmt: skip
+) -> None:
     request = {"sourceFileId": source[2]["fileId"], "fileName": "x.bin", **body}
     assert_b2_error(raw.post("b2_copy_file", request), status, code)
     assert raw.names(source[1]) == ["src/data.bin"]
@@ -145,11 +177,16 @@ def test_copy_source_too_large(
         (["readFiles"], None, {"fileName": "copy.bin"}, False),
         (["readFiles", "writeFiles"], None, {"fileName": "copy.bin", "other_bucket": True}, False),
     ],
-)  # fmt: skip
+)
 def test_copy_file_follows_the_key(
-    b2_server: LocalB2, raw: RawB2, source: tuple[str, str, dict[str, Any]], caps: list[str],
-    prefix: str | None, request_body: dict[str, Any], allowed: bool,
-) -> None:  # fmt: skip
+    b2_server: LocalB2,
+    raw: RawB2,
+    source: tuple[str, str, dict[str, Any]],
+    caps: list[str],
+    prefix: str | None,
+    request_body: dict[str, Any],
+    allowed: bool,
+) -> None:
     name, bucket_id, uploaded = source
     key_id, key = b2_server.create_key(caps, bucket=name, name_prefix=prefix)
     body = {"sourceFileId": uploaded["fileId"], **request_body}
@@ -175,13 +212,24 @@ def test_copy_part_builds_a_large_file(small_parts: LocalB2) -> None:
     with RawB2.of(small_parts) as raw:
         name, bucket_id = raw.bucket()
         src = raw.upload_ok(bucket_id, "src.bin", DATA)["fileId"]
-        started = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="big.bin",
-                         contentType="b2/x-auto")  # fmt: skip
+        started = raw.ok(
+            "b2_start_large_file", bucketId=bucket_id, fileName="big.bin", contentType="b2/x-auto"
+        )
         large_id = started["fileId"]
-        first = raw.ok("b2_copy_part", sourceFileId=src, largeFileId=large_id, partNumber=1,
-                       range="bytes=0-1199")  # fmt: skip
-        second = raw.ok("b2_copy_part", sourceFileId=src, largeFileId=large_id, partNumber=2,
-                        range="bytes=1200-2047")  # fmt: skip
+        first = raw.ok(
+            "b2_copy_part",
+            sourceFileId=src,
+            largeFileId=large_id,
+            partNumber=1,
+            range="bytes=0-1199",
+        )
+        second = raw.ok(
+            "b2_copy_part",
+            sourceFileId=src,
+            largeFileId=large_id,
+            partNumber=2,
+            range="bytes=1200-2047",
+        )
         assert (first["contentLength"], second["contentLength"]) == (1200, 848)
         assert first["contentSha1"] == sha1_hex(DATA[:1200])
         parts = raw.ok("b2_list_parts", fileId=large_id)["parts"]
@@ -200,15 +248,25 @@ def test_copy_part_refusals(small_parts: LocalB2) -> None:
     with RawB2.of(small_parts) as raw:
         name, bucket_id = raw.bucket()
         src = raw.upload_ok(bucket_id, "private/src.bin", DATA)["fileId"]
-        large = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="private/big.bin",
-                       contentType="b2/x-auto")["fileId"]  # fmt: skip
-        mine = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="public/big.bin",
-                      contentType="b2/x-auto")["fileId"]  # fmt: skip
+        large = raw.ok(
+            "b2_start_large_file",
+            bucketId=bucket_id,
+            fileName="private/big.bin",
+            contentType="b2/x-auto",
+        )["fileId"]
+        mine = raw.ok(
+            "b2_start_large_file",
+            bucketId=bucket_id,
+            fileName="public/big.bin",
+            contentType="b2/x-auto",
+        )["fileId"]
         for number in (0, 10001):
             body = {"sourceFileId": src, "largeFileId": large, "partNumber": number}
             assert_b2_error(raw.post("b2_copy_part", body), 400, "bad_request")
-        assert_b2_error(raw.post("b2_copy_part", {"sourceFileId": src, "largeFileId": src,
-                                                  "partNumber": 1}), 400)  # fmt: skip
+        assert_b2_error(
+            raw.post("b2_copy_part", {"sourceFileId": src, "largeFileId": src, "partNumber": 1}),
+            400,
+        )
         caps = ["listFiles", "readFiles", "writeFiles"]
         key_id, key = small_parts.create_key(caps, bucket=name, name_prefix="public/")
         with RawB2(small_parts.realm, key_id, key) as limited:
@@ -258,8 +316,10 @@ def test_b2sdk_concatenate(small_parts: LocalB2, interface: str) -> None:
     first = bucket.upload_bytes(DATA, "one.bin")
     second = bucket.upload_bytes(DATA[::-1], "two.bin")
     module = v2 if interface == "v2" else v3
-    sources = [module.CopySource(first.id_, length=len(DATA)),
-               module.CopySource(second.id_, length=len(DATA))]  # fmt: skip
+    sources = [
+        module.CopySource(first.id_, length=len(DATA)),
+        module.CopySource(second.id_, length=len(DATA)),
+    ]
     small_parts.reset_calls()
     joined = bucket.concatenate(sources, "joined.bin")
     assert read(api, joined.id_) == DATA + DATA[::-1]

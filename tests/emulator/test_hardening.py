@@ -25,9 +25,13 @@ from .rawb2 import API, TIMEOUT, RawB2, assert_b2_error, sha1_hex, upload_header
 
 DATA = b"bytes that must never come with an injected header"
 OVERRIDES = (
-    "b2ContentDisposition", "b2ContentLanguage", "b2Expires", "b2CacheControl",
-    "b2ContentEncoding", "b2ContentType",
-)  # fmt: skip
+    "b2ContentDisposition",
+    "b2ContentLanguage",
+    "b2Expires",
+    "b2CacheControl",
+    "b2ContentEncoding",
+    "b2ContentType",
+)
 INJECTIONS = {
     "crlf": "text/plain\r\nSet-Cookie: stolen=1",
     "lf": "text/plain\nSet-Cookie: stolen=1",
@@ -83,8 +87,12 @@ def test_download_override_with_control_characters_is_refused(
 def test_download_authorization_with_control_characters_is_refused(
     raw: RawB2, stored: tuple[str, str], field: str
 ) -> None:
-    body = {"bucketId": stored[1], "fileNamePrefix": "", "validDurationInSeconds": 60,
-            field: INJECTIONS["crlf"]}  # fmt: skip
+    body = {
+        "bucketId": stored[1],
+        "fileNamePrefix": "",
+        "validDurationInSeconds": 60,
+        field: INJECTIONS["crlf"],
+    }
     assert_b2_error(raw.post("b2_get_download_authorization", body), 400, "bad_request")
 
 
@@ -104,23 +112,36 @@ def test_stored_b2_info_must_be_a_valid_header(
 ) -> None:
     response = raw.upload(stored[1], "evil.txt", DATA, info={info: value})
     assert_b2_error(response, 400, "bad_request")
-    body = {"bucketId": stored[1], "fileName": "evil.bin", "contentType": "b2/x-auto",
-            "fileInfo": {info: value}}  # fmt: skip
+    body = {
+        "bucketId": stored[1],
+        "fileName": "evil.bin",
+        "contentType": "b2/x-auto",
+        "fileInfo": {info: value},
+    }
     assert_b2_error(raw.post("b2_start_large_file", body), 400, "bad_request")
     assert raw.names(stored[1]) == ["f.txt"]
 
 
 @pytest.mark.parametrize(
     "file_info",
-    [{"a\r\nset-cookie": "x"}, {"name with space": "x"}, {"x" * 51: "x"}, {"n": 5},
-     {f"k{i}": "v" for i in range(11)}],
+    [
+        {"a\r\nset-cookie": "x"},
+        {"name with space": "x"},
+        {"x" * 51: "x"},
+        {"n": 5},
+        {f"k{i}": "v" for i in range(11)},
+    ],
     ids=["crlf-name", "space-name", "long-name", "number-value", "eleven"],
-)  # fmt: skip
+)
 def test_bad_file_info_in_json_is_refused(
     raw: RawB2, stored: tuple[str, str], file_info: dict[str, object]
 ) -> None:
-    body = {"bucketId": stored[1], "fileName": "evil.bin", "contentType": "b2/x-auto",
-            "fileInfo": file_info}  # fmt: skip
+    body = {
+        "bucketId": stored[1],
+        "fileName": "evil.bin",
+        "contentType": "b2/x-auto",
+        "fileInfo": file_info,
+    }
     assert_b2_error(raw.post("b2_start_large_file", body), 400, "bad_request")
 
 
@@ -178,25 +199,32 @@ def test_malformed_tokens_are_401_everywhere(
     latin1 = {"Authorization": token.encode("latin-1")}  # as a client would send the bytes
     file_id = raw.ok("b2_list_file_names", bucketId=bucket_id)["files"][0]["fileId"]
     upload_url, _ = raw.upload_target(bucket_id)
-    started = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="l.bin",
-                     contentType="b2/x-auto")  # fmt: skip
+    started = raw.ok(
+        "b2_start_large_file", bucketId=bucket_id, fileName="l.bin", contentType="b2/x-auto"
+    )
     part_url = raw.ok("b2_get_upload_part_url", fileId=started["fileId"])["uploadUrl"]
     upload = {**upload_headers("x", len(DATA), sha1_hex(DATA), "text/plain"), **latin1}
     part = {**upload_headers("x", len(DATA), sha1_hex(DATA), None), **latin1}
     by_id = f"{raw.download_url}/{API}/b2_download_file_by_id"
     send = raw.session.request
     answers = [
-        send("POST", f"{raw.api_url}/{API}/b2_list_buckets", json={}, headers=latin1,
-             timeout=TIMEOUT),
-        send("POST", upload_url, data=DATA, headers={**upload, "X-Bz-File-Name": "u.txt"},
-             timeout=TIMEOUT),
-        send("POST", part_url, data=DATA, headers={**part, "X-Bz-Part-Number": "1"},
-             timeout=TIMEOUT),
+        send(
+            "POST", f"{raw.api_url}/{API}/b2_list_buckets", json={}, headers=latin1, timeout=TIMEOUT
+        ),
+        send(
+            "POST",
+            upload_url,
+            data=DATA,
+            headers={**upload, "X-Bz-File-Name": "u.txt"},
+            timeout=TIMEOUT,
+        ),
+        send(
+            "POST", part_url, data=DATA, headers={**part, "X-Bz-Part-Number": "1"}, timeout=TIMEOUT
+        ),
         send("GET", raw.file_url(name, "f.txt"), headers=latin1, timeout=TIMEOUT),
-        send("GET", raw.file_url(name, "f.txt"), params={"Authorization": token},
-             timeout=TIMEOUT),
+        send("GET", raw.file_url(name, "f.txt"), params={"Authorization": token}, timeout=TIMEOUT),
         send("GET", by_id, params={"fileId": file_id}, headers=latin1, timeout=TIMEOUT),
-    ]  # fmt: skip
+    ]
     for response in answers:
         assert_b2_error(response, 401)
     assert raw.names(bucket_id) == ["f.txt"]
@@ -204,10 +232,15 @@ def test_malformed_tokens_are_401_everywhere(
 
 @pytest.mark.parametrize(
     "header",
-    [b"Basic \xc3\xa9\xc3\xa9", b"Basic " + base64.b64encode(b"\xff\xfe:\xff"),
-     b"Basic " + base64.b64encode("\u00e9:\u00e9".encode()), b"Basic", b"\xe9"],
+    [
+        b"Basic \xc3\xa9\xc3\xa9",
+        b"Basic " + base64.b64encode(b"\xff\xfe:\xff"),
+        b"Basic " + base64.b64encode("\u00e9:\u00e9".encode()),
+        b"Basic",
+        b"\xe9",
+    ],
     ids=["non-ascii-base64", "not-utf8", "non-ascii-key", "empty", "latin-1"],
-)  # fmt: skip
+)
 def test_malformed_basic_auth_is_401(
     b2_server: LocalB2, header: bytes, no_server_errors: None
 ) -> None:
@@ -261,8 +294,11 @@ def test_unchecked_infos_from_an_older_data_directory_are_not_sent(tmp_path: Pat
     """A data directory written before the checks may hold a bad ``b2-*`` info: left out."""
 
     def server() -> LocalB2:
-        return LocalB2(data_dir=tmp_path, application_key_id="000olddatadir000000000001",
-                       application_key="K000OldDataDirectoryKeyForTests00")  # fmt: skip
+        return LocalB2(
+            data_dir=tmp_path,
+            application_key_id="000olddatadir000000000001",
+            application_key="K000OldDataDirectoryKeyForTests00",
+        )
 
     with server() as first, RawB2.of(first) as raw:
         name, bucket_id = raw.bucket()

@@ -18,16 +18,22 @@ print(" ".join(heavy))
 
 def test_importing_the_local_server_loads_neither_django_nor_b2sdk() -> None:
     # pytest itself loads Django here, so a fresh interpreter tells.
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                            check=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
     assert result.stdout.strip() == ""
 
 
 def test_the_top_level_names_still_load_on_use() -> None:
     probe = "import b2_storage; print(b2_storage.B2Storage.__module__, b2_storage.__version__)"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
     assert result.stdout.split() == ["b2_storage.storage", "0.1.0"]
-    missing = subprocess.run([sys.executable, "-c", "import b2_storage; b2_storage.Nope"],
-                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    missing = subprocess.run(
+        [sys.executable, "-c", "import b2_storage; b2_storage.Nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "has no attribute 'Nope'" in missing.stderr

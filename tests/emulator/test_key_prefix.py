@@ -69,10 +69,16 @@ def test_raw_upload_outside_the_prefix_is_refused(limited: B2Api, bucket_name: s
     info = limited.session.get_upload_url(bucket.id_)
     body = b"raw"
     response = requests.post(
-        info["uploadUrl"], data=body, timeout=10,
-        headers={"Authorization": info["authorizationToken"], "X-Bz-File-Name": "private/z.txt",
-                 "Content-Type": "text/plain", "X-Bz-Content-Sha1": hashlib.sha1(body).hexdigest()},
-    )  # fmt: skip
+        info["uploadUrl"],
+        data=body,
+        timeout=10,
+        headers={
+            "Authorization": info["authorizationToken"],
+            "X-Bz-File-Name": "private/z.txt",
+            "Content-Type": "text/plain",
+            "X-Bz-Content-Sha1": hashlib.sha1(body).hexdigest(),
+        },
+    )
     assert response.status_code == 401
 
 
@@ -105,8 +111,12 @@ def test_someone_elses_large_file_is_out_of_reach(
 ) -> None:
     owner, limited = owner_and_limited
     bucket_id = bucket_id_of(owner, bucket_name)
-    started = owner.ok("b2_start_large_file", bucketId=bucket_id, fileName="private/big.bin",
-                       contentType="b2/x-auto")  # fmt: skip
+    started = owner.ok(
+        "b2_start_large_file",
+        bucketId=bucket_id,
+        fileName="private/big.bin",
+        contentType="b2/x-auto",
+    )
     file_id = started["fileId"]
     target = owner.ok("b2_get_upload_part_url", fileId=file_id)
     assert owner.upload_part((target["uploadUrl"], target["authorizationToken"]), 1, b"mine")
@@ -131,8 +141,12 @@ def test_large_file_inside_the_prefix_works(
 ) -> None:
     _owner, limited = owner_and_limited
     bucket_id = bucket_id_of(limited, bucket_name)
-    started = limited.ok("b2_start_large_file", bucketId=bucket_id, fileName="public/big.bin",
-                         contentType="b2/x-auto")  # fmt: skip
+    started = limited.ok(
+        "b2_start_large_file",
+        bucketId=bucket_id,
+        fileName="public/big.bin",
+        contentType="b2/x-auto",
+    )
     target = limited.ok("b2_get_upload_part_url", fileId=started["fileId"])
     part = limited.upload_part((target["uploadUrl"], target["authorizationToken"]), 1, b"ours")
     assert part.status_code == 200, part.text

@@ -37,8 +37,9 @@ def version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def master(b2_server: LocalB2, version: str) -> Iterator[Raw]:
-    with Raw(b2_server.realm, b2_server.application_key_id, b2_server.application_key,
-             version) as raw:  # fmt: skip
+    with Raw(
+        b2_server.realm, b2_server.application_key_id, b2_server.application_key, version
+    ) as raw:
         yield raw
 
 
@@ -49,8 +50,12 @@ def restriction(version: str, bucket_id: str | None) -> dict[str, Any]:
 
 
 def new_key(master: Raw, caps: list[str], **options: Any) -> dict[str, Any]:
-    body = {"accountId": master.auth["accountId"], "capabilities": caps, "keyName": "test-key",
-            **options}  # fmt: skip
+    body = {
+        "accountId": master.auth["accountId"],
+        "capabilities": caps,
+        "keyName": "test-key",
+        **options,
+    }
     return master.ok("b2_create_key", **body)
 
 
@@ -68,8 +73,9 @@ def test_create_list_delete(b2_server: LocalB2, master: Raw, version: str) -> No
     ours = [k for k in listed["keys"] if k["applicationKeyId"] == created["applicationKeyId"]]
     assert len(ours) == 1 and "applicationKey" not in ours[0]
     assert b2_server.application_key_id not in [k["applicationKeyId"] for k in listed["keys"]]
-    with Raw(b2_server.realm, created["applicationKeyId"], created["applicationKey"],
-             version) as limited:  # fmt: skip
+    with Raw(
+        b2_server.realm, created["applicationKeyId"], created["applicationKey"], version
+    ) as limited:
         assert limited.upload_ok(bucket_id, "in/a.txt", b"a")["fileName"] == "in/a.txt"
         assert_b2_error(limited.upload(bucket_id, "out/b.txt", b"b"), 401)
         assert_b2_error(limited.post("b2_list_file_names", {"bucketId": master.bucket()[1]}), 401)
@@ -129,9 +135,12 @@ def test_refused_capabilities_are_named(master: Raw) -> None:
 
 @pytest.mark.parametrize(
     ("caps", "endpoint"),
-    [(["listKeys", "deleteKeys"], "b2_create_key"), (["writeKeys", "deleteKeys"], "b2_list_keys"),
-     (["writeKeys", "listKeys"], "b2_delete_key")],
-)  # fmt: skip
+    [
+        (["listKeys", "deleteKeys"], "b2_create_key"),
+        (["writeKeys", "deleteKeys"], "b2_list_keys"),
+        (["writeKeys", "listKeys"], "b2_delete_key"),
+    ],
+)
 def test_key_endpoints_need_their_capability(
     b2_server: LocalB2, version: str, caps: list[str], endpoint: str
 ) -> None:
@@ -191,8 +200,9 @@ def test_multi_bucket_keys_are_v4_only(b2_server: LocalB2) -> None:
             assert {b["bucketId"] for b in listed} == {first_id, second_id}
         with pytest.raises(AssertionError):
             Raw(b2_server.realm, *key, "v3")
-        with Raw(b2_server.realm, b2_server.application_key_id, b2_server.application_key,
-                 "v3") as v3raw:  # fmt: skip
+        with Raw(
+            b2_server.realm, b2_server.application_key_id, b2_server.application_key, "v3"
+        ) as v3raw:
             listed = v3raw.ok("b2_list_keys", maxKeyCount=10000)["keys"]
             assert key[0] not in [k["applicationKeyId"] for k in listed]
             assert_b2_error(v3raw.post("b2_delete_key", {"applicationKeyId": key[0]}), 400)
@@ -216,8 +226,12 @@ def test_b2sdk_key_life_cycle(b2_server: LocalB2, interface: str) -> None:
     api = connect(interface, b2_server)
     bucket = api.create_bucket(unique_bucket_name("keys"), "allPrivate")
     restrict = {"bucket_id": bucket.id_} if interface == "v2" else {"bucket_ids": [bucket.id_]}
-    created = api.create_key(capabilities=FILE_CAPS, key_name=f"k-{uuid.uuid4().hex[:8]}",
-                             name_prefix="docs/", **restrict)  # fmt: skip
+    created = api.create_key(
+        capabilities=FILE_CAPS,
+        key_name=f"k-{uuid.uuid4().hex[:8]}",
+        name_prefix="docs/",
+        **restrict,
+    )
     assert created.application_key and created.name_prefix == "docs/"
     limited = connect(interface, b2_server, (created.id_, created.application_key))
     own = limited.get_bucket_by_name(bucket.name)

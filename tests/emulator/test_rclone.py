@@ -257,8 +257,10 @@ def test_touch(rclone: Rclone, server: LocalB2, bucket: str, tmp_path: Path) -> 
     assert rclone.lsjson(base)["old.txt"]["ModTime"] == "2021-02-03T04:05:06.000Z"
     assert rclone.run("cat", f"{base}/old.txt").stdout == b"old bytes"
     assert [VERSION.sub("", n) for n in rclone.lsf(base, "--b2-versions")] == [
-        "new.txt", "old.txt", "old.txt",
-    ]  # fmt: skip
+        "new.txt",
+        "old.txt",
+        "old.txt",
+    ]
 
 
 def test_versions_after_an_overwrite(
@@ -305,9 +307,12 @@ def test_deletefile(rclone: Rclone, server: LocalB2, bucket: str, tmp_path: Path
 def test_purge(rclone: Rclone, server: LocalB2, bucket: str, tmp_path: Path) -> None:
     base = f"{REMOTE}:{bucket}"
     for name, content in [
-        ("d/a.txt", b"a1"), ("d/a.txt", b"a22"), ("d/sub/b.txt", b"b"), ("d/hidden.txt", b"h"),
+        ("d/a.txt", b"a1"),
+        ("d/a.txt", b"a22"),
+        ("d/sub/b.txt", b"b"),
+        ("d/hidden.txt", b"h"),
         ("top.txt", b"top"),
-    ]:  # fmt: skip
+    ]:
         _put(rclone, tmp_path, f"{base}/{name}", content, 1_600_000_000_000 + len(content))
     rclone.run("deletefile", f"{base}/d/hidden.txt")
     server.reset_calls()

@@ -63,15 +63,27 @@ def test_unknown_api_version(b2_server: LocalB2) -> None:
 BUCKET_FEATURES = {
     "fileLockEnabled": (True, "object lock"),
     "defaultServerSideEncryption": ({"mode": "SSE-B2", "algorithm": "AES256"}, "encryption"),
-    "defaultRetention": ({"mode": "governance", "period": {"duration": 1, "unit": "days"}},
-                         "object lock"),
-    "replicationConfiguration": ({"asReplicationSource": {"replicationRules": [{"x": 1}]}},
-                                 "replication"),
-    "corsRules": ([{"corsRuleName": "all", "allowedOrigins": ["*"],
-                    "allowedOperations": ["b2_download_file_by_name"], "maxAgeSeconds": 60}],
-                  "CORS"),
+    "defaultRetention": (
+        {"mode": "governance", "period": {"duration": 1, "unit": "days"}},
+        "object lock",
+    ),
+    "replicationConfiguration": (
+        {"asReplicationSource": {"replicationRules": [{"x": 1}]}},
+        "replication",
+    ),
+    "corsRules": (
+        [
+            {
+                "corsRuleName": "all",
+                "allowedOrigins": ["*"],
+                "allowedOperations": ["b2_download_file_by_name"],
+                "maxAgeSeconds": 60,
+            }
+        ],
+        "CORS",
+    ),
     "lifecycleRules": ([{"fileNamePrefix": "", "daysFromHidingToDeleting": 1}], "lifecycle"),
-}  # fmt: skip
+}
 BUCKET_OFF = {
     "fileLockEnabled": False,
     "defaultServerSideEncryption": {"mode": "none"},
@@ -95,8 +107,12 @@ def test_bucket_features_are_refused(raw: RawB2, param: str) -> None:
 
 
 def test_bucket_features_off_are_accepted(raw: RawB2) -> None:
-    body = {"accountId": raw.auth["accountId"], "bucketName": unique_bucket_name(),
-            "bucketType": "allPrivate", **BUCKET_OFF}  # fmt: skip
+    body = {
+        "accountId": raw.auth["accountId"],
+        "bucketName": unique_bucket_name(),
+        "bucketType": "allPrivate",
+        **BUCKET_OFF,
+    }
     created = raw.ok("b2_create_bucket", **body)
     assert created["fileLockConfiguration"]["value"]["isFileLockEnabled"] is False
     raw.ok("b2_update_bucket", bucketId=created["bucketId"], **BUCKET_OFF)
@@ -104,13 +120,23 @@ def test_bucket_features_off_are_accepted(raw: RawB2) -> None:
 
 UPLOAD_HEADERS = {
     "sse-b2": ({"X-Bz-Server-Side-Encryption": "AES256"}, "SSE-B2"),
-    "sse-c": ({"X-Bz-Server-Side-Encryption-Customer-Algorithm": "AES256",
-               "X-Bz-Server-Side-Encryption-Customer-Key": "a2V5" * 11,
-               "X-Bz-Server-Side-Encryption-Customer-Key-Md5": "bWQ1"}, "SSE-C"),
-    "retention": ({"X-Bz-File-Retention-Mode": "governance",
-                   "X-Bz-File-Retention-Retain-Until-Timestamp": "4102444800000"}, "object lock"),
+    "sse-c": (
+        {
+            "X-Bz-Server-Side-Encryption-Customer-Algorithm": "AES256",
+            "X-Bz-Server-Side-Encryption-Customer-Key": "a2V5" * 11,
+            "X-Bz-Server-Side-Encryption-Customer-Key-Md5": "bWQ1",
+        },
+        "SSE-C",
+    ),
+    "retention": (
+        {
+            "X-Bz-File-Retention-Mode": "governance",
+            "X-Bz-File-Retention-Retain-Until-Timestamp": "4102444800000",
+        },
+        "object lock",
+    ),
     "legal-hold": ({"X-Bz-File-Legal-Hold": "on"}, "object lock"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("feature", UPLOAD_HEADERS)
@@ -121,11 +147,13 @@ def test_upload_features_are_refused(raw: RawB2, feature: str) -> None:
     response = raw.upload(bucket_id, "x.txt", DATA, target=(url, token), extra=headers)
     assert_refused(response, word)
     assert raw.versions(bucket_id) == []
-    started = raw.ok("b2_start_large_file", bucketId=bucket_id, fileName="big.bin",
-                     contentType="b2/x-auto")  # fmt: skip
+    started = raw.ok(
+        "b2_start_large_file", bucketId=bucket_id, fileName="big.bin", contentType="b2/x-auto"
+    )
     target = raw.ok("b2_get_upload_part_url", fileId=started["fileId"])
-    part = raw.upload_part((target["uploadUrl"], target["authorizationToken"]), 1, DATA,
-                           extra=headers)  # fmt: skip
+    part = raw.upload_part(
+        (target["uploadUrl"], target["authorizationToken"]), 1, DATA, extra=headers
+    )
     assert_refused(part, word)
     assert raw.ok("b2_list_parts", fileId=started["fileId"])["parts"] == []
     raw.upload_ok(bucket_id, "plain.txt", DATA)
@@ -142,17 +170,27 @@ def test_upload_with_legal_hold_off_is_accepted(raw: RawB2) -> None:
     ("param", "value", "word"),
     [
         ("serverSideEncryption", {"mode": "SSE-B2", "algorithm": "AES256"}, "SSE-B2"),
-        ("serverSideEncryption", {"mode": "SSE-C", "algorithm": "AES256",
-                                  "customerKey": "a2V5", "customerKeyMd5": "bWQ1"}, "SSE-C"),
-        ("fileRetention", {"mode": "compliance", "retainUntilTimestamp": 4102444800000},
-         "object lock"),
+        (
+            "serverSideEncryption",
+            {
+                "mode": "SSE-C",
+                "algorithm": "AES256",
+                "customerKey": "a2V5",
+                "customerKeyMd5": "bWQ1",
+            },
+            "SSE-C",
+        ),
+        (
+            "fileRetention",
+            {"mode": "compliance", "retainUntilTimestamp": 4102444800000},
+            "object lock",
+        ),
         ("legalHold", "on", "object lock"),
     ],
-)  # fmt: skip
+)
 def test_large_file_features_are_refused(raw: RawB2, param: str, value: Any, word: str) -> None:
     _name, bucket_id = raw.bucket()
-    body = {"bucketId": bucket_id, "fileName": "big.bin", "contentType": "b2/x-auto",
-            param: value}  # fmt: skip
+    body = {"bucketId": bucket_id, "fileName": "big.bin", "contentType": "b2/x-auto", param: value}
     assert_refused(raw.post("b2_start_large_file", body), word)
     listed = raw.ok("b2_list_unfinished_large_files", bucketId=bucket_id)
     assert listed["files"] == []
@@ -161,8 +199,9 @@ def test_large_file_features_are_refused(raw: RawB2, param: str, value: Any, wor
 def test_custom_upload_timestamp_is_kept(raw: RawB2) -> None:
     _name, bucket_id = raw.bucket()
     stamp = "1500000000123"
-    uploaded = raw.upload_ok(bucket_id, "old.txt", DATA,
-                             extra={"X-Bz-Custom-Upload-Timestamp": stamp})  # fmt: skip
+    uploaded = raw.upload_ok(
+        bucket_id, "old.txt", DATA, extra={"X-Bz-Custom-Upload-Timestamp": stamp}
+    )
     assert uploaded["uploadTimestamp"] == int(stamp)
     assert raw.versions(bucket_id)[0]["uploadTimestamp"] == int(stamp)
 
@@ -178,15 +217,17 @@ def test_master_key_advertises_what_works(raw: RawB2) -> None:
 @pytest.fixture
 def api(b2_server: LocalB2) -> Any:
     b2 = v3.B2Api(v3.InMemoryAccountInfo())
-    b2.authorize_account(b2_server.application_key_id, b2_server.application_key,
-                         realm=b2_server.realm)  # fmt: skip
+    b2.authorize_account(
+        b2_server.application_key_id, b2_server.application_key, realm=b2_server.realm
+    )
     return b2
 
 
 def test_b2sdk_sse_b2_upload_is_refused(api: Any) -> None:
     bucket = api.create_bucket(f"refuse-{uuid.uuid4().hex[:12]}", "allPrivate")
-    sse_b2 = v3.EncryptionSetting(mode=v3.EncryptionMode.SSE_B2,
-                                  algorithm=v3.EncryptionAlgorithm.AES256)  # fmt: skip
+    sse_b2 = v3.EncryptionSetting(
+        mode=v3.EncryptionMode.SSE_B2, algorithm=v3.EncryptionAlgorithm.AES256
+    )
     with pytest.raises(B2Error, match="not_implemented"):
         bucket.upload_bytes(DATA, "secret.txt", encryption=sse_b2)
     assert list(bucket.ls(latest_only=False)) == []

@@ -73,9 +73,13 @@ class Restic:
         )
         command = [self.exe, "-r", repo, "-o", f"rclone.program={self.rclone.exe}", *args]
         result = subprocess.run(
-            command, env=env, cwd=self.rclone.home, capture_output=True,
-            stdin=subprocess.DEVNULL, timeout=TIMEOUT,
-        )  # fmt: skip
+            command,
+            env=env,
+            cwd=self.rclone.home,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT,
+        )
         if ok:
             assert result.returncode == 0, f"restic {args} failed:\n{show(result)}"
         return result

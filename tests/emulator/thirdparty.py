@@ -49,9 +49,12 @@ def find_tool(name: str, version_args: list[str], pattern: str, minimum: tuple[i
     problem = f"{name} is not installed (apt-get install {name})"
     if exe is not None:
         result = subprocess.run(
-            [exe, *version_args], capture_output=True, text=True, timeout=TIMEOUT,
+            [exe, *version_args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         match = re.search(pattern, result.stdout)
         version = tuple(int(n) for n in match.groups()) if match else ()
         if result.returncode == 0 and version >= minimum:
@@ -66,9 +69,12 @@ def find_tool(name: str, version_args: list[str], pattern: str, minimum: tuple[i
 def local_b2(min_part_size: int = MIN_PART) -> Iterator[LocalB2]:
     """Run a LocalB2 with the fixed key and (by default) B2's real minimum part size."""
     with LocalB2(
-        host="127.0.0.1", port=0, application_key_id=KEY_ID, application_key=KEY,
+        host="127.0.0.1",
+        port=0,
+        application_key_id=KEY_ID,
+        application_key=KEY,
         min_part_size=min_part_size,
-    ) as server:  # fmt: skip
+    ) as server:
         yield server
 
 
@@ -111,21 +117,30 @@ class Rclone:
         prefixes = ("RCLONE_", "RESTIC_", "B2_", "XDG_")
         env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
         env.update(
-            HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / "config"),
-            XDG_CACHE_HOME=str(self.home / "cache"), RCLONE_CONFIG=str(self.config),
-            RCLONE_CACHE_DIR=str(self.home / "cache" / "rclone"), TZ="UTC",
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / "config"),
+            XDG_CACHE_HOME=str(self.home / "cache"),
+            RCLONE_CONFIG=str(self.config),
+            RCLONE_CACHE_DIR=str(self.home / "cache" / "rclone"),
+            TZ="UTC",
             # Fail fast: the server must answer right the first time, not after retries.
-            RCLONE_RETRIES="1", RCLONE_LOW_LEVEL_RETRIES="2",
-            NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
-        )  # fmt: skip
+            RCLONE_RETRIES="1",
+            RCLONE_LOW_LEVEL_RETRIES="2",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
         return env
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[bytes]:
         """Run ``rclone args``; unless ``ok`` is False, assert it succeeded."""
         result = subprocess.run(
-            [self.exe, *args], env=self.env(), cwd=self.home, capture_output=True,
-            stdin=subprocess.DEVNULL, timeout=TIMEOUT,
-        )  # fmt: skip
+            [self.exe, *args],
+            env=self.env(),
+            cwd=self.home,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT,
+        )
         if ok:
             assert result.returncode == 0, f"rclone {args} failed:\n{show(result)}"
         return result

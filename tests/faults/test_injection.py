@@ -18,8 +18,9 @@ from .conftest import count_faults, sdk_for, small_parts_server
 def authorize(server: LocalB2, version: str = "v3") -> dict[str, str]:
     answer = requests.get(
         f"{server.realm}/b2api/{version}/b2_authorize_account",
-        auth=(server.application_key_id, server.application_key), timeout=10,
-    )  # fmt: skip
+        auth=(server.application_key_id, server.application_key),
+        timeout=10,
+    )
     answer.raise_for_status()
     return dict(answer.json())
 
@@ -27,16 +28,22 @@ def authorize(server: LocalB2, version: str = "v3") -> dict[str, str]:
 def list_buckets(server: LocalB2, token: str) -> requests.Response:
     account = authorize(server)["accountId"]
     return requests.post(
-        f"{server.realm}/b2api/v3/b2_list_buckets", json={"accountId": account},
-        headers={"Authorization": token}, timeout=10,
-    )  # fmt: skip
+        f"{server.realm}/b2api/v3/b2_list_buckets",
+        json={"accountId": account},
+        headers={"Authorization": token},
+        timeout=10,
+    )
 
 
 @pytest.mark.parametrize(
     ("status", "code", "retry_after"),
-    [(503, "service_unavailable", "3"), (429, "too_many_requests", "3"),
-     (401, "expired_auth_token", None), (500, "internal_error", None)],
-)  # fmt: skip
+    [
+        (503, "service_unavailable", "3"),
+        (429, "too_many_requests", "3"),
+        (401, "expired_auth_token", None),
+        (500, "internal_error", None),
+    ],
+)
 def test_fail_next_answers_as_b2(
     b2: LocalB2, status: int, code: str, retry_after: str | None
 ) -> None:
@@ -82,11 +89,16 @@ def test_truncate_next_cuts_an_upload(b2: LocalB2, bucket: str) -> None:
     b2.truncate_next("b2_upload_file", after_bytes=10)
     with pytest.raises(requests.ConnectionError):
         requests.post(
-            upload["uploadUrl"], data=b"x" * 5_000_000,
-            headers={"Authorization": upload["authorizationToken"], "X-Bz-File-Name": "cut.txt",
-                     "Content-Type": "text/plain", "X-Bz-Content-Sha1": "do_not_verify"},
+            upload["uploadUrl"],
+            data=b"x" * 5_000_000,
+            headers={
+                "Authorization": upload["authorizationToken"],
+                "X-Bz-File-Name": "cut.txt",
+                "Content-Type": "text/plain",
+                "X-Bz-Content-Sha1": "do_not_verify",
+            },
             timeout=10,
-        )  # fmt: skip
+        )
     assert list(api.get_bucket_by_name(bucket).ls("", recursive=True)) == []
 
 

@@ -47,10 +47,22 @@ class RedisProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_pong(self.port, self.process)
 
     def stop(self) -> None:
@@ -88,9 +100,11 @@ def redis_tokens(settings: Any, redis_process: RedisProcess) -> Iterator[RedisPr
     """Point B2_ACCESS's shared token cache at ``redis_process``."""
     settings.CACHES = {
         **settings.CACHES,
-        "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                  "LOCATION": redis_process.url},
-    }  # fmt: skip
+        "redis": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_process.url,
+        },
+    }
     settings.B2_ACCESS = {"cache": "redis"}
     clear_token_caches()
     yield redis_process

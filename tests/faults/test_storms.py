@@ -20,8 +20,12 @@ from .conftest import PART, MakeStorage, error_chain, leftovers, payload
 SMALL = payload(PART // 2)
 LARGE = payload(3 * PART + 17)  # four parts
 SMALL_UPLOAD = ("b2_get_upload_url", "b2_upload_file")
-LARGE_UPLOAD = ("b2_start_large_file", "b2_get_upload_part_url", "b2_upload_part",
-                "b2_finish_large_file")  # fmt: skip
+LARGE_UPLOAD = (
+    "b2_start_large_file",
+    "b2_get_upload_part_url",
+    "b2_upload_part",
+    "b2_finish_large_file",
+)
 BOUND = 30  # seconds: a failing operation gives up within this
 
 

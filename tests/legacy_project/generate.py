@@ -52,9 +52,13 @@ def main() -> None:
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "makemigrations", "documents"], cwd=HERE, env=env, check=True)
         links = subprocess.run(
-            [*manage, "shell", "-v", "0", "-c", LINKS], cwd=HERE, env=env, check=True,
-            capture_output=True, text=True,
-        ).stdout  # fmt: skip
+            [*manage, "shell", "-v", "0", "-c", LINKS],
+            cwd=HERE,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     (HERE / "old_links.json").write_text(links, encoding="utf-8")
     print(links)
 

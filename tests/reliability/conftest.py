@@ -32,10 +32,16 @@ def fuzz_settings(ci_examples: int) -> settings:
     """Return hypothesis settings for a fuzz test: no deadline (loopback I/O varies), no example
     database (the runs must not depend on earlier ones), fixtures shared by the examples."""
     return settings(
-        max_examples=budget(ci_examples), deadline=None, database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.filter_too_much, HealthCheck.data_too_large],
-    )  # fmt: skip
+        max_examples=budget(ci_examples),
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
+    )
 
 
 class Tally:

@@ -122,9 +122,10 @@ def test_threads_share_one_storage(storage: PublicStorage, b2_server: LocalB2, d
         if op.kind == "save" and op.data is not None:
             saved[op.name].add(op.data)
     bad_reads = [
-        op for op in log
+        op
+        for op in log
         if op.kind == "read" and op.data is not None and op.data not in saved[op.name]
-    ]  # fmt: skip
+    ]
     assert not bad_reads, "reads that are no complete save:\n" + "\n".join(
         f"{op.name}: {len(op.data or b'')} bytes starting {(op.data or b'')[:40]!r}"
         for op in bad_reads[:10]
@@ -181,8 +182,9 @@ def describe(data: bytes | None) -> str:
     return f"{len(data)} bytes {data[:24]!r}"
 
 
-def test_concurrent_clicks_share_one_token(storage: PublicStorage, b2_server: LocalB2,
-                                           db: None) -> None:  # fmt: skip
+def test_concurrent_clicks_share_one_token(
+    storage: PublicStorage, b2_server: LocalB2, db: None
+) -> None:
     """A burst of cold clicks on one link from many threads: all redirect to a URL that opens the
     file, and B2 is asked for a download authorization at most once per process."""
     name = storage.save("burst/file.txt", ContentFile(b"burst"))

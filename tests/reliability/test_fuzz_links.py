@@ -45,16 +45,55 @@ pytestmark = pytest.mark.filterwarnings(
 
 # -- the mutations (shared by both fuzzers) -----------------------------------------------------
 JUNK = [
-    "%2F", "%2f", "%252F", "%2e%2e", "%2E%2E/", "..", ".", "/", "//", "\\", "%5C", "%00", "%20",
-    "~", "=", "==", ".", "%3D", ";", "?", "#", "+", " ", "\t", "é", "\u0301", "\ufeff", "%C3",
-    "%u002F", "%c0%af", "b2/", "/b2/", "%2Fb2%2F",
-]  # fmt: skip
+    "%2F",
+    "%2f",
+    "%252F",
+    "%2e%2e",
+    "%2E%2E/",
+    "..",
+    ".",
+    "/",
+    "//",
+    "\\",
+    "%5C",
+    "%00",
+    "%20",
+    "~",
+    "=",
+    "==",
+    ".",
+    "%3D",
+    ";",
+    "?",
+    "#",
+    "+",
+    " ",
+    "\t",
+    "é",
+    "\u0301",
+    "\ufeff",
+    "%C3",
+    "%u002F",
+    "%c0%af",
+    "b2/",
+    "/b2/",
+    "%2Fb2%2F",
+]
 CONTROL = [chr(c) for c in (*range(0x20), 0x7F, 0x85, 0xA0, 0x2028, 0x2029, 0x200B, 0x202E)]
 REDIRECTS = [
-    "//evil.com", "\\\\evil.com", "/\\evil.com", "https://evil.com", "https:evil.com",
-    "http:\\\\evil.com", "//evil.com/%2F..", "/%2F%2Fevil.com", "%2F%2Fevil.com", "@evil.com",
-    "javascript:alert(1)", "\\/evil.com",
-]  # fmt: skip
+    "//evil.com",
+    "\\\\evil.com",
+    "/\\evil.com",
+    "https://evil.com",
+    "https:evil.com",
+    "http:\\\\evil.com",
+    "//evil.com/%2F..",
+    "/%2F%2Fevil.com",
+    "%2F%2Fevil.com",
+    "@evil.com",
+    "javascript:alert(1)",
+    "\\/evil.com",
+]
 NORMAL_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 
 
@@ -74,10 +113,26 @@ def insert(text: str, index: int, piece: str) -> str:
 def mutate(draw: st.DrawFn, link: str, others: list[str]) -> tuple[str, bytes]:
     """Return ``(kind, mutated bytes)`` of ``link`` (``token/name`` text, already decoded);
     ``others`` are other genuine links to take fields from."""
-    kind = draw(st.sampled_from([
-        "bit flip", "truncate", "pad", "swap fields", "separator", "overlong", "control",
-        "normalise", "double prefix", "redirect", "case", "drop char", "duplicate", "encode",
-    ]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            [
+                "bit flip",
+                "truncate",
+                "pad",
+                "swap fields",
+                "separator",
+                "overlong",
+                "control",
+                "normalise",
+                "double prefix",
+                "redirect",
+                "case",
+                "drop char",
+                "duplicate",
+                "encode",
+            ]
+        )
+    )
     index = draw(st.integers(0, 10_000), label="index")
     if kind == "bit flip":
         return kind, bit_flip(link, index, draw(st.integers(0, 7), label="bit"))
@@ -118,9 +173,11 @@ def mutate(draw: st.DrawFn, link: str, others: list[str]) -> tuple[str, bytes]:
         token, _, name = link.partition("/")
         where = draw(st.sampled_from(["token", "name", "before", "after"]))
         built = {
-            "token": f"{target}/{name}", "name": f"{token}/{target}",
-            "before": f"{target}/{link}", "after": f"{link}/{target}",
-        }[where]  # fmt: skip
+            "token": f"{target}/{name}",
+            "name": f"{token}/{target}",
+            "before": f"{target}/{link}",
+            "after": f"{link}/{target}",
+        }[where]
         return kind, built.encode()
     if kind == "case":
         position = index % len(link)
@@ -238,14 +295,28 @@ def test_parser_expiry_boundaries(tally: Tally, grant: Grant, seconds: int) -> N
 
 # -- the resolver fuzzer ------------------------------------------------------------------------
 NAMES = [
-    "docs/report 2024.pdf", "docs/caf\u00e9.txt", "docs/cafe\u0301-nfd.txt", "docs/a~b.txt",
-    "docs/100%.txt", "docs/\ufb01le.txt", "docs/a.b.c", "docs/x+y=z;q.txt", "r\u00e9sum\u00e9",
-]  # fmt: skip
+    "docs/report 2024.pdf",
+    "docs/caf\u00e9.txt",
+    "docs/cafe\u0301-nfd.txt",
+    "docs/a~b.txt",
+    "docs/100%.txt",
+    "docs/\ufb01le.txt",
+    "docs/a.b.c",
+    "docs/x+y=z;q.txt",
+    "r\u00e9sum\u00e9",
+]
 QUERIES = [
-    "", "b2ContentDisposition=attachment%3Bfilename%3Devil.html", "b2ContentType=text/html",
-    "Authorization=4_dnldAAAA.BBBB", "next=//evil.com", "redirect=https://evil.com",
-    "url=%2F%2Fevil.com", "a=1&a=2", "%00=%00", "b2CacheControl=public",
-]  # fmt: skip
+    "",
+    "b2ContentDisposition=attachment%3Bfilename%3Devil.html",
+    "b2ContentType=text/html",
+    "Authorization=4_dnldAAAA.BBBB",
+    "next=//evil.com",
+    "redirect=https://evil.com",
+    "url=%2F%2Fevil.com",
+    "a=1&a=2",
+    "%00=%00",
+    "b2CacheControl=public",
+]
 HOSTS = ["testserver", "evil.com", "127.0.0.1"]
 
 
@@ -262,9 +333,11 @@ class Site:
 def request(client: Client, raw_path: bytes, query: str, method: str, host: str) -> Any:
     """Send a request with the raw WSGI ``PATH_INFO`` bytes (as a server passes them)."""
     return client.request(
-        PATH_INFO=raw_path.decode("latin-1"), QUERY_STRING=query, REQUEST_METHOD=method,
+        PATH_INFO=raw_path.decode("latin-1"),
+        QUERY_STRING=query,
+        REQUEST_METHOD=method,
         HTTP_HOST=host,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -324,16 +397,22 @@ def explicit_paths(site: Site) -> list[bytes]:
     nfc_token, _, nfc_name = site.links[1].partition("/")  # "café" saved in NFC
     nfd_token, _, nfd_name = site.links[2].partition("/")  # "café" saved in NFD
     return [
-        f"/b2//b2/{link}".encode(), f"/b2/{token}//{name}".encode(), f"/b2/{token}".encode(),
-        f"/b2/{token}/".encode(), b"/b2/", b"/b2//evil.com", b"/b2/\\\\evil.com/x",
+        f"/b2//b2/{link}".encode(),
+        f"/b2/{token}//{name}".encode(),
+        f"/b2/{token}".encode(),
+        f"/b2/{token}/".encode(),
+        b"/b2/",
+        b"/b2//evil.com",
+        b"/b2/\\\\evil.com/x",
         f"/b2/{nfc_token}/{unicodedata.normalize('NFD', nfc_name)}".encode(),
         f"/b2/{nfd_token}/{unicodedata.normalize('NFC', nfd_name)}".encode(),
-        f"/b2/{token}/{name}\x00".encode(), f"/b2/{token}/{name}".encode() + b"\xff",
+        f"/b2/{token}/{name}\x00".encode(),
+        f"/b2/{token}/{name}".encode() + b"\xff",
         f"/b2/{token}/{name.replace('/', '%2F')}".encode(),
         f"/b2/{token}/{name.replace(' ', '%20')}".encode(),
         f"/b2/{token}/{name}".encode() * 2,
         ("/b2/" + token + "/" + "a" * 100_000).encode(),
-    ]  # fmt: skip
+    ]
 
 
 def check_click(site: Site, client: Client, raw: bytes, query: str, method: str, host: str) -> None:

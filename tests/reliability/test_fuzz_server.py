@@ -89,9 +89,11 @@ class Account:
 
 def api(account: Account, name: str, body: dict[str, Any], token: str | None = None) -> Any:
     response = requests.post(
-        f"{account.server.realm}/b2api/v2/{name}", json=body,
-        headers={"Authorization": token or account.token}, timeout=TIMEOUT,
-    )  # fmt: skip
+        f"{account.server.realm}/b2api/v2/{name}",
+        json=body,
+        headers={"Authorization": token or account.token},
+        timeout=TIMEOUT,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -101,10 +103,12 @@ def account(b2_server: LocalB2) -> Account:
     bucket = new_bucket(b2_server)
     auth = requests.get(
         f"{b2_server.realm}/b2api/v2/b2_authorize_account",
-        auth=(b2_server.application_key_id, b2_server.application_key), timeout=TIMEOUT,
-    ).json()  # fmt: skip
-    acc = Account(b2_server, bucket, "", auth["accountId"], auth["authorizationToken"], "", "",
-                  "", "", "")  # fmt: skip
+        auth=(b2_server.application_key_id, b2_server.application_key),
+        timeout=TIMEOUT,
+    ).json()
+    acc = Account(
+        b2_server, bucket, "", auth["accountId"], auth["authorizationToken"], "", "", "", "", ""
+    )
     acc.bucket_id = api(
         acc, "b2_list_buckets", {"accountId": acc.account_id, "bucketName": bucket}
     )["buckets"][0]["bucketId"]
@@ -114,10 +118,16 @@ def account(b2_server: LocalB2) -> Account:
     for name, data in [("docs/a.txt", b"hello docs"), ("secret/b.txt", b"top secret")]:
         sha1 = hashlib.sha1(data).hexdigest()
         stored = requests.post(
-            upload["uploadUrl"], data=data, timeout=TIMEOUT,
-            headers={"Authorization": acc.upload_token, "X-Bz-File-Name": name,
-                     "Content-Type": "b2/x-auto", "X-Bz-Content-Sha1": sha1},
-        ).json()  # fmt: skip
+            upload["uploadUrl"],
+            data=data,
+            timeout=TIMEOUT,
+            headers={
+                "Authorization": acc.upload_token,
+                "X-Bz-File-Name": name,
+                "Content-Type": "b2/x-auto",
+                "X-Bz-Content-Sha1": sha1,
+            },
+        ).json()
         acc.file_id = acc.file_id or stored["fileId"]
     grant = {"bucketId": acc.bucket_id, "fileNamePrefix": "docs/", "validDurationInSeconds": 600}
     acc.download_token = api(acc, "b2_get_download_authorization", grant)["authorizationToken"]
@@ -132,45 +142,106 @@ def genuine(acc: Account) -> list[Raw]:
     json_headers = (("Content-Type", "application/json"), ("Authorization", acc.token))
 
     def call(name: str, body: dict[str, Any], version: str = "v2") -> Raw:
-        return Raw(name, "POST", f"/b2api/{version}/{name}", json_headers,
-                   json.dumps(body).encode(), "header")  # fmt: skip
+        return Raw(
+            name,
+            "POST",
+            f"/b2api/{version}/{name}",
+            json_headers,
+            json.dumps(body).encode(),
+            "header",
+        )
 
     file_path = f"/file/{acc.bucket}/docs/a.txt"
     data = b"uploaded by the fuzzer"
     return [
-        Raw("authorize", "GET", "/b2api/v2/b2_authorize_account",
-            (("Authorization", acc.basic()),), credential="header"),
-        Raw("authorize v4", "GET", "/b2api/v4/b2_authorize_account",
-            (("Authorization", acc.basic()),), credential="header"),
+        Raw(
+            "authorize",
+            "GET",
+            "/b2api/v2/b2_authorize_account",
+            (("Authorization", acc.basic()),),
+            credential="header",
+        ),
+        Raw(
+            "authorize v4",
+            "GET",
+            "/b2api/v4/b2_authorize_account",
+            (("Authorization", acc.basic()),),
+            credential="header",
+        ),
         call("b2_list_buckets", {"accountId": acc.account_id, "bucketName": acc.bucket}),
-        call("b2_list_file_names", {"bucketId": acc.bucket_id, "prefix": "docs/",
-                                    "maxFileCount": 10, "delimiter": "/"}),
+        call(
+            "b2_list_file_names",
+            {"bucketId": acc.bucket_id, "prefix": "docs/", "maxFileCount": 10, "delimiter": "/"},
+        ),
         call("b2_list_file_versions", {"bucketId": acc.bucket_id, "maxFileCount": 5}, "v3"),
         call("b2_get_file_info", {"fileId": acc.file_id}),
-        call("b2_get_download_authorization",
-             {"bucketId": acc.bucket_id, "fileNamePrefix": "docs/a", "validDurationInSeconds": 60,
-              "b2ContentDisposition": "attachment; filename=\"a.txt\""}),
+        call(
+            "b2_get_download_authorization",
+            {
+                "bucketId": acc.bucket_id,
+                "fileNamePrefix": "docs/a",
+                "validDurationInSeconds": 60,
+                "b2ContentDisposition": 'attachment; filename="a.txt"',
+            },
+        ),
         call("b2_get_upload_url", {"bucketId": acc.bucket_id}, "v4"),
-        Raw("list_file_names by GET", "GET",
+        Raw(
+            "list_file_names by GET",
+            "GET",
             f"/b2api/v2/b2_list_file_names?bucketId={acc.bucket_id}&prefix=docs%2F",
-            (("Authorization", acc.token),), credential="header"),
-        Raw("download (query token)", "GET",
-            f"{file_path}?Authorization={quote(acc.download_token)}", (), credential="query"),
-        Raw("download (header token)", "GET", file_path,
-            (("Authorization", acc.download_token), ("Range", "bytes=0-3")), credential="header"),
-        Raw("download (pinned)", "GET",
+            (("Authorization", acc.token),),
+            credential="header",
+        ),
+        Raw(
+            "download (query token)",
+            "GET",
+            f"{file_path}?Authorization={quote(acc.download_token)}",
+            (),
+            credential="query",
+        ),
+        Raw(
+            "download (header token)",
+            "GET",
+            file_path,
+            (("Authorization", acc.download_token), ("Range", "bytes=0-3")),
+            credential="header",
+        ),
+        Raw(
+            "download (pinned)",
+            "GET",
             f"{file_path}?Authorization={quote(acc.pinned_token)}&b2ContentDisposition=attachment",
-            (), credential="query"),
-        Raw("download (account token)", "HEAD", file_path, (("Authorization", acc.token),),
-            credential="header"),
-        Raw("download by id", "GET", f"/b2api/v2/b2_download_file_by_id?fileId={acc.file_id}",
-            (("Authorization", acc.token), ("Range", "bytes=-4")), credential="header"),
-        Raw("upload", "POST", acc.upload_path,
-            (("Authorization", acc.upload_token), ("X-Bz-File-Name", "fuzz/up%20load.txt"),
-             ("Content-Type", "b2/x-auto"), ("X-Bz-Content-Sha1", hashlib.sha1(data).hexdigest()),
-             ("X-Bz-Info-src", "fuzz")),
-            data, "header"),
-    ]  # fmt: skip
+            (),
+            credential="query",
+        ),
+        Raw(
+            "download (account token)",
+            "HEAD",
+            file_path,
+            (("Authorization", acc.token),),
+            credential="header",
+        ),
+        Raw(
+            "download by id",
+            "GET",
+            f"/b2api/v2/b2_download_file_by_id?fileId={acc.file_id}",
+            (("Authorization", acc.token), ("Range", "bytes=-4")),
+            credential="header",
+        ),
+        Raw(
+            "upload",
+            "POST",
+            acc.upload_path,
+            (
+                ("Authorization", acc.upload_token),
+                ("X-Bz-File-Name", "fuzz/up%20load.txt"),
+                ("Content-Type", "b2/x-auto"),
+                ("X-Bz-Content-Sha1", hashlib.sha1(data).hexdigest()),
+                ("X-Bz-Info-src", "fuzz"),
+            ),
+            data,
+            "header",
+        ),
+    ]
 
 
 # -- sending -------------------------------------------------------------------------------------
@@ -204,25 +275,78 @@ def send(server: LocalB2, data: bytes, method: str) -> Answer:
 
 
 # -- mutations -----------------------------------------------------------------------------------
-JUNK = ["%2F", "%2e%2e", "%252F", "..", "/", "//", "\\", "%00", "%20", "%C3", "%ff", "~", ";",
-        "?", "#", "&", "=", "é", "%u2215", "b2api/", "/b2api/v2/", "file/", "/file/"]  # fmt: skip
+JUNK = [
+    "%2F",
+    "%2e%2e",
+    "%252F",
+    "..",
+    "/",
+    "//",
+    "\\",
+    "%00",
+    "%20",
+    "%C3",
+    "%ff",
+    "~",
+    ";",
+    "?",
+    "#",
+    "&",
+    "=",
+    "é",
+    "%u2215",
+    "b2api/",
+    "/b2api/v2/",
+    "file/",
+    "/file/",
+]
 CONTROL = [chr(c) for c in (0, 1, 8, 9, 11, 12, 27, 0x7F, 0x85)]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
     | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
-                                                                       max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=10,
-)  # fmt: skip
-QUERY_KEYS = ["Authorization", "b2ContentDisposition", "b2ContentType", "b2CacheControl",
-              "b2ContentLanguage", "b2Expires", "b2ContentEncoding", "fileId", "bucketId",
-              "maxFileCount", "prefix", "startFileName", "delimiter"]  # fmt: skip
-GARBAGE_BODIES = [b"", b"{", b"[]", b"null", b"1e999999", b"\"x\"", b"{\"a\":", b"\xff\xfe{}",
-                  b"[" * 500 + b"]" * 500, b"{\"a\":" * 500 + b"1" + b"}" * 500,
-                  b"{\"bucketId\": NaN}", b"{\"maxFileCount\": 1e400}", b"\x00" * 64]  # fmt: skip
+)
+QUERY_KEYS = [
+    "Authorization",
+    "b2ContentDisposition",
+    "b2ContentType",
+    "b2CacheControl",
+    "b2ContentLanguage",
+    "b2Expires",
+    "b2ContentEncoding",
+    "fileId",
+    "bucketId",
+    "maxFileCount",
+    "prefix",
+    "startFileName",
+    "delimiter",
+]
+GARBAGE_BODIES = [
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b"1e999999",
+    b'"x"',
+    b'{"a":',
+    b"\xff\xfe{}",
+    b"[" * 500 + b"]" * 500,
+    b'{"a":' * 500 + b"1" + b"}" * 500,
+    b'{"bucketId": NaN}',
+    b'{"maxFileCount": 1e400}',
+    b"\x00" * 64,
+]
 # Nesting past Python's recursion limit (json.loads raises RecursionError): its own test below.
-DEEP_BODIES = {"array": b"[" * 100_000 + b"]" * 100_000,
-               "object": b"{\"a\":" * 50_000 + b"1" + b"}" * 50_000}  # fmt: skip
+DEEP_BODIES = {
+    "array": b"[" * 100_000 + b"]" * 100_000,
+    "object": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+}
 
 
 def flip(text: str, index: int, bit: int) -> str:
@@ -236,8 +360,11 @@ def flip(text: str, index: int, bit: int) -> str:
 def mutate_text(draw: st.DrawFn, text: str, others: list[str]) -> str:
     """A mutation of a token or a path: bit flip, truncation, padding, insertion, case, swap."""
     index = draw(st.integers(0, 10_000))
-    how = draw(st.sampled_from(["flip", "truncate", "pad", "insert", "control", "case", "swap",
-                                "overlong", "empty"]))  # fmt: skip
+    how = draw(
+        st.sampled_from(
+            ["flip", "truncate", "pad", "insert", "control", "case", "swap", "overlong", "empty"]
+        )
+    )
     position = index % (len(text) + 1)
     if how == "flip":
         return flip(text, index, draw(st.integers(0, 7)))
@@ -261,10 +388,21 @@ def mutate_text(draw: st.DrawFn, text: str, others: list[str]) -> str:
 
 @st.composite
 def mutated(draw: st.DrawFn, base: Raw, acc: Account) -> tuple[str, Raw]:
-    others = [acc.token, acc.download_token, acc.pinned_token, acc.upload_token, acc.basic(),
-              "Bearer " + acc.token, "Basic " + acc.token, acc.basic().lower()]  # fmt: skip
-    what = draw(st.sampled_from(["path", "method", "header", "credential", "query", "body",
-                                 "length", "version"]))  # fmt: skip
+    others = [
+        acc.token,
+        acc.download_token,
+        acc.pinned_token,
+        acc.upload_token,
+        acc.basic(),
+        "Bearer " + acc.token,
+        "Basic " + acc.token,
+        acc.basic().lower(),
+    ]
+    what = draw(
+        st.sampled_from(
+            ["path", "method", "header", "credential", "query", "body", "length", "version"]
+        )
+    )
     if what == "credential" and base.credential:
         if base.credential == "header" and "Authorization" in dict(base.headers):
             headers = dict(base.headers)
@@ -272,31 +410,78 @@ def mutated(draw: st.DrawFn, base: Raw, acc: Account) -> tuple[str, Raw]:
             return what, replace(base, headers=tuple(headers.items()))
         path, _, query = base.path.partition("?")
         params = parse_qsl(query, keep_blank_values=True)
-        params = [(k, mutate_text(draw, v, others) if k == "Authorization" else v)
-                  for k, v in params]  # fmt: skip
+        params = [
+            (k, mutate_text(draw, v, others) if k == "Authorization" else v) for k, v in params
+        ]
         return what, replace(base, path=f"{path}?{encode_query(params)}")
     if what == "path" or (what == "credential" and not base.credential):
-        return "path", replace(base, path=mutate_text(draw, base.path, [
-            "/b2api/v2/b2api/v2/b2_list_buckets", "/file//file/x", "//evil.com", "*", "",
-            f"/file/{acc.bucket}/secret/b.txt?Authorization={quote(acc.download_token)}",
-            f"/file/{acc.bucket}/docs/../secret/b.txt?Authorization={quote(acc.download_token)}",
-            f"/file/{acc.bucket}/docs%2F..%2Fsecret/b.txt?Authorization={quote(acc.download_token)}",
-            "/b2api/v2/b2_upload_file/", "/b2api/v2/b2_upload_part/x", "/b2api/v99/x",
-        ]))  # fmt: skip
+        return "path", replace(
+            base,
+            path=mutate_text(
+                draw,
+                base.path,
+                [
+                    "/b2api/v2/b2api/v2/b2_list_buckets",
+                    "/file//file/x",
+                    "//evil.com",
+                    "*",
+                    "",
+                    f"/file/{acc.bucket}/secret/b.txt?Authorization={quote(acc.download_token)}",
+                    f"/file/{acc.bucket}/docs/../secret/b.txt?Authorization={quote(acc.download_token)}",
+                    f"/file/{acc.bucket}/docs%2F..%2Fsecret/b.txt?Authorization={quote(acc.download_token)}",
+                    "/b2api/v2/b2_upload_file/",
+                    "/b2api/v2/b2_upload_part/x",
+                    "/b2api/v99/x",
+                ],
+            ),
+        )
     if what == "method":
         method = draw(st.sampled_from([*API_METHODS, "TRACE", "CONNECT", "FOO", "get", "GET GET"]))
         return what, replace(base, method=method)
     if what == "header":
         headers = list(base.headers)
         how = draw(st.sampled_from(["drop", "add", "overlong", "control", "latin1", "duplicate"]))
-        name = draw(st.sampled_from(["Range", "Content-Type", "X-Bz-File-Name", "X-Bz-Content-Sha1",
-                                     "X-Bz-Info-a", "X-Bz-Server-Side-Encryption",
-                                     "X-Bz-Part-Number", "Authorization", "Expect", "Cookie",
-                                     "X-Bz-Custom-Upload-Timestamp", "If-Match"]))  # fmt: skip
-        value = draw(st.text(max_size=20) | st.sampled_from([
-            "bytes=0-", "bytes=-0", "bytes=5-1", "bytes=0-1,2-3", "bytes=99999999999999999999-",
-            "bytes=-99999999999999999999", "bytes = 1-2", "1-2", "100-continue", "b2/x-auto",
-            "SSE-C", "AES256", "%ZZ", "a" * 300, "0" * 40, "-1"]))  # fmt: skip
+        name = draw(
+            st.sampled_from(
+                [
+                    "Range",
+                    "Content-Type",
+                    "X-Bz-File-Name",
+                    "X-Bz-Content-Sha1",
+                    "X-Bz-Info-a",
+                    "X-Bz-Server-Side-Encryption",
+                    "X-Bz-Part-Number",
+                    "Authorization",
+                    "Expect",
+                    "Cookie",
+                    "X-Bz-Custom-Upload-Timestamp",
+                    "If-Match",
+                ]
+            )
+        )
+        value = draw(
+            st.text(max_size=20)
+            | st.sampled_from(
+                [
+                    "bytes=0-",
+                    "bytes=-0",
+                    "bytes=5-1",
+                    "bytes=0-1,2-3",
+                    "bytes=99999999999999999999-",
+                    "bytes=-99999999999999999999",
+                    "bytes = 1-2",
+                    "1-2",
+                    "100-continue",
+                    "b2/x-auto",
+                    "SSE-C",
+                    "AES256",
+                    "%ZZ",
+                    "a" * 300,
+                    "0" * 40,
+                    "-1",
+                ]
+            )
+        )
         if how == "drop" and headers:
             headers.pop(draw(st.integers(0, len(headers) - 1)))
         elif how == "overlong":
@@ -412,9 +597,10 @@ def complete(request: Raw, data: bytes) -> bool:
         return False
     words = head.split(b"\r\n", 1)[0].decode("latin-1").split()  # as http.server splits it
     return (
-        len(words) == 3 and words[2] in ("HTTP/1.0", "HTTP/1.1")
+        len(words) == 3
+        and words[2] in ("HTTP/1.0", "HTTP/1.1")
         and b"\r" not in head.replace(b"\r\n", b"")
-    )  # fmt: skip
+    )
 
 
 def check(acc: Account, kind: str, request: Raw, base: Raw) -> Answer:
@@ -430,9 +616,11 @@ def check(acc: Account, kind: str, request: Raw, base: Raw) -> Answer:
         assert answer.status != 0, f"a well-formed request answered without HTTP/1.x: {shown}"
     target = request.path.split("?")[0]
     reached_api = (
-        request.method in API_METHODS and target.startswith(("/b2api/", "/file/"))
-        and well_formed and len(data.partition(b"\r\n")[0]) < 65_000
-    )  # fmt: skip
+        request.method in API_METHODS
+        and target.startswith(("/b2api/", "/file/"))
+        and well_formed
+        and len(data.partition(b"\r\n")[0]) < 65_000
+    )
     if answer.status >= 400 and reached_api and request.method != "HEAD":
         try:
             body = json.loads(answer.body)

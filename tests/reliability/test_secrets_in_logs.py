@@ -80,9 +80,10 @@ class Seen:
         self.collector = collector
         self.outputs: list[tuple[str, str]] = []  # (where, text)
         self.secrets: dict[str, str] = {
-            "application key": KEY, "wrong key": WRONG_KEY,
+            "application key": KEY,
+            "wrong key": WRONG_KEY,
             "SECRET_KEY": django_settings.SECRET_KEY,
-        }  # fmt: skip
+        }
 
     def add(self, where: str, text: Any) -> None:
         self.outputs.append((where, text if isinstance(text, str) else repr(text)))
@@ -129,9 +130,10 @@ def vault() -> Iterator[LocalB2]:
 def seen() -> Iterator[Seen]:
     collector = Collector()
     loggers = [logging.getLogger()] + [
-        logger for logger in logging.root.manager.loggerDict.values()
+        logger
+        for logger in logging.root.manager.loggerDict.values()
         if isinstance(logger, logging.Logger)
-    ]  # fmt: skip
+    ]
     saved = [(logger, logger.level, logger.disabled) for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -174,8 +176,10 @@ def test_storage_operations(vault: LocalB2, seen: Seen, settings: Any) -> None:
     # Credentials from B2_STORAGE stay out of deconstruct() (migrations); explicit ones are kept.
     settings.B2_STORAGE = {"application_key_id": KEY_ID, "application_key": KEY}
     bucket = new_bucket(vault)
-    for storage in (B2Storage(**vault.storage_options(bucket, location="plain")),
-                    PublicStorage(**vault.storage_options(bucket, location="pub"))):  # fmt: skip
+    for storage in (
+        B2Storage(**vault.storage_options(bucket, location="plain")),
+        PublicStorage(**vault.storage_options(bucket, location="pub")),
+    ):
         name = storage.save("docs/report.txt", ContentFile(b"quarterly"))
         with storage.open(name) as handle:
             assert handle.read() == b"quarterly"
@@ -265,8 +269,12 @@ def test_a_refused_key_and_b2_down(vault: LocalB2, seen: Seen, settings: Any) ->
             bucket, application_key_id=key_id, application_key=WRONG_KEY, location="wrong"
         )
     )
-    down = PublicStorage(**{**vault.storage_options(bucket, location="down"),
-                            "realm": f"http://127.0.0.1:{closed_port()}"})  # fmt: skip
+    down = PublicStorage(
+        **{
+            **vault.storage_options(bucket, location="down"),
+            "realm": f"http://127.0.0.1:{closed_port()}",
+        }
+    )
     for label, storage in (("refused key", refused), ("B2 down", down)):
         with pytest.raises(B2StorageError) as raised:
             storage.save("x.txt", ContentFile(b"x"))
@@ -282,8 +290,7 @@ def test_a_refused_key_and_b2_down(vault: LocalB2, seen: Seen, settings: Any) ->
     STORAGES_UNDER_TEST["refused"] = refused
     STORAGES_UNDER_TEST["down"] = down
     for label in ("refused", "down"):
-        response = Client(raise_request_exception=False).post(f"/upload/{label}/",
-                                                               {"title": "q3"})  # fmt: skip
+        response = Client(raise_request_exception=False).post(f"/upload/{label}/", {"title": "q3"})
         assert response.status_code == 500
         page = response.content.decode("utf-8", "replace")
         assert "B2" in page and "Traceback" in page  # it is the technical page
@@ -304,20 +311,32 @@ urlpatterns = [path("upload/<str:label>/", upload)]
 
 def test_checks_and_doctor(vault: LocalB2, seen: Seen, settings: Any, users: Any) -> None:
     bucket = new_bucket(vault)
-    settings.B2_STORAGE = {"realm": vault.realm, "application_key_id": KEY_ID,
-                           "application_key": KEY}  # fmt: skip
+    settings.B2_STORAGE = {
+        "realm": vault.realm,
+        "application_key_id": KEY_ID,
+        "application_key": KEY,
+    }
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     settings.STORAGES = {
         "default": {"BACKEND": "b2_access.LoggedInStorage", "OPTIONS": {"bucket": bucket}},
-        "wrong": {"BACKEND": "b2_storage.B2Storage",
-                  "OPTIONS": {"bucket": bucket, "location": "w", "application_key": WRONG_KEY}},
-        "down": {"BACKEND": "b2_storage.B2Storage",
-                 "OPTIONS": {"bucket": bucket, "location": "d",
-                             "realm": f"http://127.0.0.1:{closed_port()}"}},
-        "typo": {"BACKEND": "b2_storage.B2Storage",
-                 "OPTIONS": {"bucket": bucket, "application_kye": KEY}},
+        "wrong": {
+            "BACKEND": "b2_storage.B2Storage",
+            "OPTIONS": {"bucket": bucket, "location": "w", "application_key": WRONG_KEY},
+        },
+        "down": {
+            "BACKEND": "b2_storage.B2Storage",
+            "OPTIONS": {
+                "bucket": bucket,
+                "location": "d",
+                "realm": f"http://127.0.0.1:{closed_port()}",
+            },
+        },
+        "typo": {
+            "BACKEND": "b2_storage.B2Storage",
+            "OPTIONS": {"bucket": bucket, "application_kye": KEY},
+        },
         "staticfiles": static,
-    }  # fmt: skip
+    }
     for message in checks.run_checks(include_deployment_checks=True):
         seen.add(f"check {message.id}", f"{message} {message.hint} {message.obj!r}")
     for args in (["--json"], ["--json", "--write", "--user", "u-sec"], []):

@@ -59,9 +59,16 @@ class Command(BaseCommand):
                 changes.append((path, source, new))
         for path, old, new in changes:
             name = _shown(path)
-            self.stdout.write("".join(difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True), name, name,
-            )))  # fmt: skip
+            self.stdout.write(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        name,
+                        name,
+                    )
+                )
+            )
         if problems:
             details = "\n".join(problems)
             raise CommandError(f"Nothing was written; rewrite these by hand:\n{details}")

@@ -21,16 +21,24 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--storage", action="append", metavar="ALIAS",
-                            help="check only this storage (a STORAGES alias, or app.Model.field "
-                                 "for a model field's own storage); repeatable")  # fmt: skip
-        parser.add_argument("--json", action="store_true",
-                            help="print the findings as a JSON list of objects")  # fmt: skip
-        parser.add_argument("--write", action="store_true",
-                            help="also save, fetch through url() and delete a small temporary "
-                                 "file in each storage")  # fmt: skip
-        parser.add_argument("--user", metavar="USERNAME",
-                            help="with --write, follow signed links as this user")  # fmt: skip
+        parser.add_argument(
+            "--storage",
+            action="append",
+            metavar="ALIAS",
+            help="check only this storage (a STORAGES alias, or app.Model.field "
+            "for a model field's own storage); repeatable",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print the findings as a JSON list of objects"
+        )
+        parser.add_argument(
+            "--write",
+            action="store_true",
+            help="also save, fetch through url() and delete a small temporary file in each storage",
+        )
+        parser.add_argument(
+            "--user", metavar="USERNAME", help="with --write, follow signed links as this user"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         targets = find_targets()
@@ -39,8 +47,10 @@ class Command(BaseCommand):
             known = [t.label for t in targets]
             unknown = [name for name in wanted if name not in known]
             if unknown:
-                raise CommandError(f"No B2 storage named {', '.join(map(repr, unknown))}; the B2 "
-                                   f"storages are: {', '.join(known) or 'none'}.")  # fmt: skip
+                raise CommandError(
+                    f"No B2 storage named {', '.join(map(repr, unknown))}; the B2 "
+                    f"storages are: {', '.join(known) or 'none'}."
+                )
             targets = [t for t in targets if t.label in wanted]
         findings = diagnose(targets, write=options["write"], user=self._user(options["user"]))
         if options["json"]:
@@ -52,8 +62,10 @@ class Command(BaseCommand):
             self.stdout.write(summary(findings))
         errors = [f"{f.storage}: {f.check}" for f in findings if f.status == ERROR]
         if errors:
-            raise CommandError(f"{len(errors)} check{'s' * (len(errors) != 1)} failed "
-                               f"({'; '.join(errors)}).", returncode=1)  # fmt: skip
+            raise CommandError(
+                f"{len(errors)} check{'s' * (len(errors) != 1)} failed ({'; '.join(errors)}).",
+                returncode=1,
+            )
 
     def _user(self, username: str | None) -> Any:
         if username is None:
