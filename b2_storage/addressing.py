@@ -13,6 +13,7 @@ from django.core.exceptions import SuspiciousFileOperation
 
 from .client import B2Client
 from .config import StorageConfig
+from .content import upload_headers
 from .exceptions import B2FileNotFound, B2InvalidName, B2NameNotSealed
 from .layout import own_folder
 from .names import b2_name_problem
@@ -136,8 +137,22 @@ class B2Addressing:
         self, name: str, headers: Mapping[str, str] | None, file_only: bool
     ) -> TokenRequest:
         prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
-        pinned = tuple((headers or {}).items())
-        return TokenRequest(prefix, pinned, exact=prefix == self.b2_name(name))
+        pinned = dict(headers or {})
+        if prefix == self.file_token_prefix(name):  # one file's token (or its own folder's)
+            pinned = {**self.served_as(name), **pinned}
+        return TokenRequest(prefix, tuple(pinned.items()), exact=prefix == self.b2_name(name))
+
+    def served_as(self, name: str) -> dict[str, str]:
+        """Return the response headers a token for the file ``name`` pins, so that its holder
+        cannot choose others (B2 lets a URL's ``b2ContentType``/``b2ContentDisposition`` override
+        what the token leaves open): the content type from the name, as the file was saved
+        with, and ``attachment`` for the types a browser would run (see :mod:`.content`)."""
+        content_type, file_info = upload_headers(name, self.config)
+        served = {"b2ContentType": content_type}
+        disposition = file_info.get("b2-content-disposition")
+        if disposition is not None:
+            served["b2ContentDisposition"] = disposition
+        return served
 
     def file_url(self, name: str) -> str:
         """Return the B2 URL of ``name`` without a token (``{downloadUrl}/file/{bucket}/...``)."""

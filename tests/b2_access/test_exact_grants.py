@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import requests
@@ -17,6 +17,7 @@ from b2_access import LoggedInStorage, SignedB2Storage
 from b2_storage import B2NameNotSealed, B2Storage
 from b2_storage.emulator import LocalB2
 
+from .. import other_tool
 from .conftest import Fetch, MakeStorage, put
 
 AUTH = "b2_get_download_authorization"
@@ -32,12 +33,6 @@ def b2_get(location: str, name: str | None = None) -> requests.Response:
     return requests.get(location, timeout=10)
 
 
-def other_tool(server: LocalB2, bucket: str, name: str, data: bytes) -> None:
-    """Write ``name`` as a tool other than our storage would: with no check of its neighbours
-    (our storages never create a name that extends another or that another extends)."""
-    B2Storage(**server.storage_options(bucket), allow_overwrite=True).save(name, _content(data))
-
-
 def test_a_name_that_another_file_extends_is_refused_not_over_granted(
     fetch: Fetch,
     storage: SignedB2Storage,
@@ -47,7 +42,7 @@ def test_a_name_that_another_file_extends_is_refused_not_over_granted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     link = storage.url(put(storage, "docs/q/invoice", b"invoice"))
-    other_tool(b2_server, bucket, "docs/q/invoice-2025-salary.pdf", b"salary")
+    other_tool.write(b2_server, bucket, "docs/q/invoice-2025-salary.pdf", b"salary")
     b2_server.reset_calls()
     with caplog.at_level(logging.WARNING, logger="b2_access"):
         response = fetch(link, user=user)
@@ -65,7 +60,7 @@ def test_the_refusal_ends_when_the_conflict_is_gone(
     fetch: Fetch, storage: SignedB2Storage, user: Any, b2_server: LocalB2, bucket: str
 ) -> None:
     link = storage.url(put(storage, "a/report", b"report"))
-    other_tool(b2_server, bucket, "a/report-draft.txt", b"draft")
+    other_tool.write(b2_server, bucket, "a/report-draft.txt", b"draft")
     with freeze_time() as frozen:
         assert fetch(link, user=user).status_code == 403
         storage.delete("a/report-draft.txt")
@@ -82,7 +77,7 @@ def test_a_sealed_names_b2_url_opens_that_file_only(
     link = storage.url(put(storage, "docs/a.txt", b"mine"))
     for name in names:
         stored = name.rstrip("/") + ("/x" if name.endswith("/") else "")
-        other_tool(b2_server, bucket, stored, name.encode())
+        other_tool.write(b2_server, bucket, stored, name.encode())
     location = fetch(link, user=user)["Location"]
     assert b2_get(location).content == b"mine"
     for other in [*names, "docs/x"]:
@@ -146,7 +141,7 @@ def test_a_key_without_share_files_is_asked_once_then_remembered(
 def test_b2storage_url_never_over_grants_either(b2_server: LocalB2, bucket: str) -> None:
     storage = B2Storage(**b2_server.storage_options(bucket))
     storage.save("inv/notes.txt", _content(b"secret"))
-    other_tool(b2_server, bucket, "inv/n", b"n")
+    other_tool.write(b2_server, bucket, "inv/n", b"n")
     with pytest.raises(B2NameNotSealed) as refused:
         storage.url("inv/n")
     assert refused.value.extended_by == "inv/notes.txt"
@@ -207,8 +202,8 @@ def test_a_scopes_token_is_never_handed_out_as_one_files(
     from b2_access import redirect_to_file
 
     scoped = make_storage(LoggedInStorage, scope="docs/a")  # its region: names "docs/a..."
-    other_tool(b2_server, bucket, "docs/a", b"the region's own name")
-    other_tool(b2_server, bucket, "docs/ab", b"in the region")
+    other_tool.write(b2_server, bucket, "docs/a", b"the region's own name")
+    other_tool.write(b2_server, bucket, "docs/ab", b"in the region")
     assert fetch(scoped.url("docs/ab"), user=user).status_code == 302  # caches "docs/a"'s token
 
     @redirect_to_file
@@ -234,3 +229,39 @@ def test_bucket_scope_stays_inside_the_storage_location(
     other = location.split("/file/")[0] + f"/file/{private.config.bucket}/private/secret.txt"
     assert requests.get(other, params={"Authorization": token}, timeout=10).status_code == 401
     assert requests.get(location, timeout=10).content == b"public"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "served_as"),
+    [
+        ("up/evil.svg", b"<svg onload='alert(1)'/>", ("image/svg+xml", "attachment")),
+        ("up/x.pdf", b"<script>alert(1)</script>", ("application/pdf", None)),
+        ("up/page.html", b"<script>alert(1)</script>", ("text/html", "attachment")),
+    ],
+)
+def test_a_b2_urls_holder_cannot_choose_how_b2_serves_the_file(
+    fetch: Fetch,
+    storage: SignedB2Storage,
+    user: Any,
+    name: str,
+    data: bytes,
+    served_as: tuple[str, str | None],
+) -> None:
+    location = fetch(storage.url(put(storage, name, data)), user=user)["Location"]
+    served = b2_get(location)
+    assert served.content == data
+    assert served.headers["Content-Type"] == served_as[0]
+    assert served.headers.get("Content-Disposition") == served_as[1]
+    # B2 lets a URL's b2* parameters override what its token did not pin: ours pins the type,
+    # and the attachment of what a browser would run.
+    other_type = "text/plain" if served_as[0] == "text/html" else "text/html"
+    hijacks: list[dict[str, str]] = [{"b2ContentType": other_type}]
+    if served_as[1] is not None:
+        hijacks.append({"b2ContentDisposition": "inline"})
+    for hijack in hijacks:
+        parts = urlsplit(location)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()} | hijack
+        forged = parts._replace(query=urlencode(query)).geturl()
+        answer = requests.get(forged, timeout=10)
+        assert answer.status_code in (400, 401), (hijack, answer.status_code)
+        assert data not in answer.content
