@@ -93,6 +93,14 @@ class B2Addressing:
         raw = "\0".join((config.realm, config.application_key_id, config.bucket))
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
+    @property
+    def storage_identity(self) -> str:
+        """Return what B2's refusals of this storage's key are remembered by: its account,
+        bucket and location (a digest), so one storage's refusal stops no other's links."""
+        config = self.config
+        raw = "\0".join((config.realm, config.application_key_id, config.bucket, config.location))
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
     def download_url(
         self,
         name: str,

@@ -64,7 +64,11 @@ class B2Client:
                     config.realm, config.application_key_id, config.application_key
                 )
         except B2AccessRefused as exc:  # say where the key is set (raised below: no chain)
-            refused = B2AccessRefused(f"{exc} The key is set in {config.key_source()}.")
+            refused = B2AccessRefused(
+                f"{exc} The key is set in {config.key_source()}.",
+                hint=f"Check the application key id and key set in {config.key_source()}: B2 "
+                "refused to authorize them.",
+            )
         if refused is not None:
             raise_alone(refused)
         self._file_url_base = None  # the account's download URL may have changed

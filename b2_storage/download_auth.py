@@ -45,7 +45,9 @@ def request_download_token(
     if response.status_code in (401, 403):  # the key lacks shareFiles, or another bucket/prefix
         raise B2AccessRefused(
             f"B2 refused the application key a download authorization for {prefix!r}: "
-            f"{_error_field(response, 'code')}: {_error_field(response, 'message')}"
+            f"{_error_field(response, 'code')}: {_error_field(response, 'message')}",
+            hint="Give the key the shareFiles capability on this bucket, with no name prefix "
+            f"or one that covers {prefix!r}.",
         )
     if response.status_code >= 500 or response.status_code == 429:
         if response.status_code >= 500 and on_busy is not None:

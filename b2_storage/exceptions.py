@@ -73,3 +73,11 @@ class B2AccessRefused(B2StorageError):
     or name prefix, or a wrong key). Retrying does not help until the key or settings change."""
 
     retry_after = 60
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        # What to change, for the log: the key, its capabilities, or its bucket and prefix.
+        self.hint = hint or (
+            "Check the application key: its capabilities, its bucket and name prefix, and that "
+            "it is the key B2 issued."
+        )

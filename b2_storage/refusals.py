@@ -30,10 +30,11 @@ MAX_REMEMBERED = 4096
 
 
 class Identified(Protocol):
-    """A storage's B2 account and bucket, as a digest (see ``B2Addressing.token_identity``)."""
+    """A storage's B2 account, bucket and location, as a digest (see
+    ``B2Addressing.storage_identity``): what a refusal of its key is remembered by."""
 
     @property
-    def token_identity(self) -> str: ...
+    def storage_identity(self) -> str: ...
 
 
 class Refusals:
@@ -46,7 +47,7 @@ class Refusals:
         self._names: TTLCache[str, B2NameNotSealed | B2FileNotFound] = TTLCache(
             MAX_REMEMBERED, UNSEALED_SECONDS, timer=clock
         )
-        self._keys: TTLCache[str, tuple[float, str]] = TTLCache(
+        self._keys: TTLCache[str, tuple[float, B2AccessRefused]] = TTLCache(
             MAX_REMEMBERED, REFUSED_KEY_SECONDS, timer=clock
         )
 
@@ -57,8 +58,8 @@ class Refusals:
             refused_key = self._keys.get(identity)
             unsealed = self._names.get(key)
         if refused_key is not None:
-            until, message = refused_key
-            error = B2AccessRefused(message)
+            until, refused = refused_key
+            error = B2AccessRefused(str(refused), refused.hint)
             error.retry_after = max(1, int(until - self._clock()))
             raise error
         if isinstance(unsealed, B2NameNotSealed):
@@ -94,13 +95,13 @@ class Refusals:
         except B2AccessRefused as exc:
             with self._lock:
                 until = self._clock() + REFUSED_KEY_SECONDS
-                self._keys[storage.token_identity] = (until, str(exc))
+                self._keys[storage.storage_identity] = (until, B2AccessRefused(str(exc), exc.hint))
             logger.error(
-                "b2_storage: no download token for %r for the next %d s, without asking B2: %s "
-                "Give the key the shareFiles capability on this bucket and name prefix.",
+                "b2_storage: no download token for %r for the next %d s, without asking B2: %s %s",
                 storage,
                 REFUSED_KEY_SECONDS,
                 exc,
+                exc.hint,
             )
             raise
 

@@ -39,6 +39,9 @@ LOCAL_SIZE = 1024  # tokens kept in each process
 class TokenSource(Identified, Protocol):
     """Where tokens come from: a storage's :class:`~b2_storage.addressing.B2Addressing`."""
 
+    @property
+    def token_identity(self) -> str: ...
+
     def download_token(
         self,
         prefix: str,
@@ -110,7 +113,7 @@ class DownloadTokens:
         cached = self._fresh(self._local_get(key))
         if cached is not None:
             return cached.token
-        self.refusals.check(storage.token_identity, key)
+        self.refusals.check(storage.storage_identity, key)
         with self._flight(key):
             shared = policy.shared_cache
             cached = self._fresh(self._local_get(key)) or self._fresh(self._shared_get(shared, key))

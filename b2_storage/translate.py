@@ -111,7 +111,9 @@ def translate(name: str, exc: B2Error) -> B2StorageError:
     refusal = refusal_of(exc)
     if refusal is not None:
         return B2AccessRefused(
-            f"B2 refused the application key for {name!r}: {refusal} (b2sdk {describe(exc)})"
+            f"B2 refused the application key for {name!r}: {refusal} (b2sdk {describe(exc)})",
+            hint=f"Give the key a name prefix that covers {name!r} (or none), on this bucket, "
+            "with the capabilities the storage needs: `manage.py b2doctor` checks both.",
         )
     if isinstance(exc, FileNotPresent):
         return B2FileNotFound(name)

@@ -14,7 +14,7 @@ from django.test import Client
 from freezegun import freeze_time
 
 from b2_access import LoggedInStorage, SignedB2Storage
-from b2_storage import B2NameNotSealed, B2Storage
+from b2_storage import B2AccessRefused, B2NameNotSealed, B2Storage
 from b2_storage.emulator import LocalB2
 
 from .. import other_tool
@@ -136,6 +136,42 @@ def test_a_key_without_share_files_is_asked_once_then_remembered(
     refusals = [r.getMessage() for r in caplog.records if "shareFiles" in r.getMessage()]
     assert len(refusals) == 2
     assert key not in caplog.text
+
+
+def test_a_refused_storage_stops_no_other_storage_of_the_key(
+    fetch: Fetch, b2_server: LocalB2, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    capabilities = ["listBuckets", "listFiles", "readFiles", "writeFiles", "shareFiles"]
+    key_id, key = b2_server.create_key(capabilities, bucket=bucket, name_prefix="good/")
+    options = {
+        **b2_server.storage_options(bucket),
+        "application_key_id": key_id,
+        "application_key": key,
+    }
+    good = SignedB2Storage(tier="public", location="good", **options)
+    bad = SignedB2Storage(tier="public", location="bad", **options)
+    link = good.url(put(good, "a.txt", b"a"))
+    with caplog.at_level(logging.ERROR, logger="b2_access"):
+        assert fetch(bad.url("x.txt")).status_code == 503  # outside the key's name prefix
+    assert "covers 'bad/x.txt'" in caplog.text  # the log says what to change
+    b2_server.reset_calls()
+    assert fetch(link).status_code == 302
+    assert fetch(bad.url("x.txt")).status_code == 503
+    assert b2_server.calls[AUTH] == 1  # the good one's token; the bad one is remembered
+
+
+def test_a_wrong_key_is_remembered_and_the_log_says_to_check_it(
+    fetch: Fetch, b2_server: LocalB2, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "K" * 31
+    options = {**b2_server.storage_options(bucket), "application_key": wrong}
+    storage = SignedB2Storage(tier="public", location="wrong-key", **options)
+    b2_server.reset_calls()
+    with caplog.at_level(logging.ERROR):
+        assert {fetch(storage.url("w.txt")).status_code for _ in range(5)} == {503}
+    assert b2_server.calls["b2_authorize_account"] == 1  # asked once, then remembered
+    assert "refused to authorize" in caplog.text and "shareFiles" not in caplog.text
+    assert wrong not in caplog.text
 
 
 def test_b2storage_url_never_over_grants_either(b2_server: LocalB2, bucket: str) -> None:
