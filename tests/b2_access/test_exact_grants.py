@@ -14,7 +14,7 @@ from django.test import Client
 from freezegun import freeze_time
 
 from b2_access import LoggedInStorage, SignedB2Storage
-from b2_storage import B2AccessRefused, B2NameNotSealed, B2Storage
+from b2_storage import B2NameNotSealed, B2Storage
 from b2_storage.emulator import LocalB2
 
 from .. import other_tool
