@@ -178,7 +178,8 @@ def test_the_shared_django_cache_survives_a_cleared_process_cache(
     again = location(client, link)
     # Another process: its own authorizer, the same shared cache.
     other_process = DownloadAuthorizer(get_access_settings())
-    wanted = TokenRequest(storage.token_prefix("shared.txt"), exact=True)
+    served_as = tuple(storage.served_as("shared.txt").items())  # pinned in a file's token
+    wanted = TokenRequest(storage.token_prefix("shared.txt"), served_as, exact=True)
     token = other_process.tokens.token(storage, wanted, other_process.policy)
     if cache is None:
         assert b2_server.calls[AUTH] == 3
