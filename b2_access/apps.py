@@ -36,12 +36,14 @@ class B2AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as b2_checks
+        from . import isolation
         from .legacy import checks as legacy_checks
 
         checks.register(b2_checks.check_settings, "b2_access")
         checks.register(b2_checks.check_storages, "b2_access")
-        checks.register(b2_checks.check_tier_isolation, "b2_access")
-        checks.register(b2_checks.check_scope_coverage, "b2_access")
+        checks.register(isolation.check_tier_isolation, "b2_access")
+        checks.register(isolation.check_scope_coverage, "b2_access")
+        checks.register(isolation.check_layout_isolation, "b2_access")
         checks.register(b2_checks.check_public_buckets, "b2_access", deploy=True)
         checks.register(legacy_checks.check_legacy, "b2_access")
         setting_changed.connect(_reset, dispatch_uid="b2_access.reset")

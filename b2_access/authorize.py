@@ -5,6 +5,7 @@ single-flight) with ``B2_ACCESS``'s lifetimes and shared cache.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,15 @@ from b2_storage.tokens import DownloadTokens, process_tokens
 from b2_storage.transport import deadline
 
 from .conf import AccessSettings
+from .isolation import scope_conflict
 from .signing import Delivery
 
 if TYPE_CHECKING:
     from .storages import SignedB2Storage
 
+logger = logging.getLogger(__name__)
 Overrides = tuple[tuple[str, str], ...]
+_said: set[str] = set()  # the storages whose unsafe scope was logged (once per process)
 
 
 def content_disposition(grant: Delivery) -> str | None:
@@ -79,6 +83,7 @@ class DownloadAuthorizer:
         the storage's ``link_timeout`` (all of the click's B2 calls together) or is known down.
         """
         headers = dict(overrides_for(grant))
+        file_only = file_only or not scope_is_safe(storage)
         with deadline(storage.config.link_timeout):
             return storage.download_url(
                 grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
@@ -92,3 +97,20 @@ class DownloadAuthorizer:
     def clear(self) -> None:
         """Forget the tokens and refusals remembered by this authorizer's cache."""
         self.tokens.clear()
+
+
+def scope_is_safe(storage: SignedB2Storage) -> bool:
+    """Return whether ``storage``'s tokens may cover its scope: no other storage's files lie in
+    it (system check E011, which gunicorn and uvicorn never run). Otherwise its links get one
+    file's token, and the problem is logged once per process."""
+    problem = scope_conflict(storage)
+    if problem is None:
+        return True
+    if storage.fingerprint not in _said:
+        _said.add(storage.fingerprint)
+        logger.error(
+            "b2_access: %s Its links get tokens for one file each until this is fixed "
+            "(b2_access.E011).",
+            problem,
+        )
+    return False

@@ -5,9 +5,6 @@ Ids are public and never reused: see docs/access.md for each.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
-from itertools import combinations
 from typing import Any
 
 from django.conf import settings
@@ -15,12 +12,12 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.urls import Resolver404, resolve
-from django.utils.module_loading import import_string
 
-from b2_storage import B2Storage, B2StorageError
+from b2_storage import B2StorageError
 from b2_storage.doctor.probe import ProbeFailed, Prober
 
 from .conf import get_access_settings
+from .isolation import b2_aliases
 from .storages import SignedB2Storage, signed_storages
 from .tiers import tiers
 
@@ -79,21 +76,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return messages
 
 
-def _b2_aliases() -> Iterator[tuple[str, type[B2Storage]]]:
-    """Yield each ``STORAGES`` alias whose backend is a B2 storage, with that backend."""
-    for alias, entry in getattr(settings, "STORAGES", {}).items():
-        try:
-            backend = import_string(entry.get("BACKEND", ""))
-        except ImportError:
-            continue
-        if isinstance(backend, type) and issubclass(backend, B2Storage):
-            yield alias, backend
-
-
 def _configured_storages() -> tuple[list[SignedB2Storage], list[CheckMessage]]:
     found: list[SignedB2Storage] = []
     messages: list[CheckMessage] = []
-    for alias, backend in _b2_aliases():
+    for alias, backend in b2_aliases():
         if issubclass(backend, SignedB2Storage):
             try:
                 storage = storages[alias]
@@ -157,100 +143,3 @@ def check_public_buckets(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 )
             )
     return messages
-
-
-# -- isolation: B2 download tokens cover a name prefix (docs/DESIGN "What a link grants") -------
-Named = tuple[str, B2Storage]  # how a message names the storage, and the storage
-
-
-def _by_bucket() -> list[list[Named]]:
-    """Return the B2 storages of ``STORAGES`` (named by alias) and every signed storage of this
-    process (named by repr), each once, grouped by realm and bucket. No I/O beyond what building
-    a ``STORAGES`` entry does; one that fails to build is E005's to report."""
-    named: dict[B2Storage, str] = {}  # equal storages (==) are one
-    for alias, _backend in _b2_aliases():
-        try:
-            storage = storages[alias]
-        except (ImproperlyConfigured, B2StorageError):
-            continue
-        if isinstance(storage, B2Storage):
-            named.setdefault(storage, f"STORAGES[{alias!r}]")
-    for signed in signed_storages():
-        named.setdefault(signed, repr(signed))
-    groups: defaultdict[tuple[str, str], list[Named]] = defaultdict(list)
-    for storage, label in named.items():
-        groups[storage.config.realm, storage.config.bucket].append((label, storage))
-    return list(groups.values())
-
-
-def _area(storage: B2Storage) -> str:
-    """Return the B2 name prefix of a storage's files: ``location/``, or "" (the bucket)."""
-    return f"{storage.config.location}/" if storage.config.location else ""
-
-
-def _overlap(one: str, other: str) -> bool:
-    return one.startswith(other) or other.startswith(one)
-
-
-def check_tier_isolation(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Check that signed storages of one bucket whose tier or scope differ keep prefix-disjoint
-    locations, since a B2 download token for ``docs/a`` also opens ``docs/ab`` and ``docs/a/x``.
-
-    Storages that differ only in ``expires`` or ``attachment`` may share a location: whoever
-    holds a link of one could open the same files with a link of the other, of their own.
-    """
-    messages: list[CheckMessage] = []
-    for group in _by_bucket():
-        signed = [(label, s) for label, s in group if isinstance(s, SignedB2Storage)]
-        for (label_a, a), (label_b, b) in combinations(signed, 2):
-            if (a.access.tier, a.access.scope) == (b.access.tier, b.access.scope):
-                continue
-            if _overlap(_area(a), _area(b)):
-                messages.append(
-                    Error(
-                        f"{_describe(label_a, a)} and {_describe(label_b, b)} share the bucket "
-                        f"{a.config.bucket!r} in overlapping locations: B2 download tokens cover a "
-                        "name prefix, so the B2 URL behind a link of one can open files of the "
-                        "other.",
-                        hint="Give each a distinct location, neither a prefix of the other (e.g. "
-                        '"docs" and "staff-docs"); no location means the whole bucket.',
-                        id="b2_access.E010",
-                    )
-                )
-    return messages
-
-
-def check_scope_coverage(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Check that no ``bucket`` or prefix scope hands out B2 download tokens that cover the
-    files of another B2 storage (signed, or in ``STORAGES``) with a different location."""
-    messages: list[CheckMessage] = []
-    for group in _by_bucket():
-        for label, storage in group:
-            if not isinstance(storage, SignedB2Storage) or storage.access.scope == "file":
-                continue
-            region = storage.scope_region or ""  # not the file scope, skipped above
-            covered = f"every name starting with {region!r}" if region else "every name"
-            for other_label, other in group:
-                if other.config.location == storage.config.location:
-                    continue
-                if _overlap(region, _area(other)):
-                    messages.append(
-                        Error(
-                            f"{_describe(label, storage)} hands out B2 download tokens for "
-                            f"{covered} in the bucket {storage.config.bucket!r}, which covers the "
-                            f"files of {_describe(other_label, other)}.",
-                            hint="Give the scoped storage a location of its own that no other "
-                            "storage's location starts with, narrow its scope to its own files, "
-                            "or use scope 'file'.",
-                            id="b2_access.E011",
-                        )
-                    )
-    return messages
-
-
-def _describe(label: str, storage: B2Storage) -> str:
-    location = f"location {storage.config.location!r}"
-    if isinstance(storage, SignedB2Storage):
-        access = storage.access
-        return f"{label} (tier {access.tier!r}, scope {access.scope!r}, {location})"
-    return f"{label} ({location})"

@@ -14,8 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.urls import Resolver404, resolve
 
-from ..checks import _area, _by_bucket, _describe
 from ..conf import AccessSettings, get_access_settings
+from ..isolation import area, by_bucket, describe
 from ..storages import SignedB2Storage
 from . import LEGACY_ROUTES
 
@@ -75,20 +75,18 @@ def _check_isolation(legacy: dict[str, SignedB2Storage]) -> list[CheckMessage]:
     """An old link opens any name in its storage's area: no other B2 storage's files may lie
     there (signed storages of another tier are b2_access.E010's to report)."""
     messages: list[CheckMessage] = []
-    for group in _by_bucket():
+    for group in by_bucket():
         for kind, storage in legacy.items():
             if not any(member is storage or member == storage for _label, member in group):
                 continue
             for label, other in group:
-                if isinstance(other, SignedB2Storage) or not _area(other).startswith(
-                    _area(storage)
-                ):
+                if isinstance(other, SignedB2Storage) or not area(other).startswith(area(storage)):
                     continue
                 messages.append(
                     Error(
                         f"Old /{LEGACY_ROUTES[kind]} links open any name of "
-                        f"{_describe('the legacy ' + repr(kind) + ' storage', storage)}, which "
-                        f"holds the files of {_describe(label, other)}.",
+                        f"{describe('the legacy ' + repr(kind) + ' storage', storage)}, which "
+                        f"holds the files of {describe(label, other)}.",
                         hint="Give the legacy storage a location or a bucket of its own.",
                         id="b2_access.E014",
                     )

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from b2_access import SignedB2Storage, redirect_to_file
-from b2_access.checks import check_scope_coverage, check_tier_isolation
+from b2_access.isolation import check_scope_coverage, check_tier_isolation
 from b2_storage import B2InvalidName
 from b2_storage.emulator import LocalB2
 

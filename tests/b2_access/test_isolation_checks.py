@@ -1,5 +1,6 @@
-"""System checks E010 (tier isolation) and E011 (scope coverage): B2 download tokens cover a name
-prefix, so storages that hand out different access must not share one.
+"""System checks E010 (tier isolation), E011 (scope coverage) and E017 (layouts): B2 download
+tokens cover a name prefix, so storages that hand out different access must not share one; and
+what a running process does when the checks were never run.
 
 The registry of signed storages is process-wide and other tests fill it: each test here uses
 buckets of its own and looks only at the messages that name them.
@@ -20,14 +21,15 @@ from .conftest import MakeStorage, new_bucket
 
 E010 = "b2_access.E010"
 E011 = "b2_access.E011"
+E017 = "b2_access.E017"
 
 
 def isolation(*buckets: str) -> list[CheckMessage]:
-    """Return the E010 and E011 messages that name one of ``buckets``."""
+    """Return the E010, E011 and E017 messages that name one of ``buckets``."""
     return [
         m
         for m in run_checks(tags=["b2_access"])
-        if m.id in (E010, E011) and any(repr(b) in m.msg for b in buckets)
+        if m.id in (E010, E011, E017) and any(repr(b) in m.msg for b in buckets)
     ]
 
 
@@ -230,3 +232,45 @@ def test_storages_on_different_buckets_or_realms_are_not_compared(
     PublicStorage(**b2_server.storage_options(bucket, scope="bucket"))
     StaffStorage(**b2_server.storage_options(other, **realm))  # on one bucket: E010 and E011
     assert ids(bucket, other) == []
+
+
+# -- E017: a folder-per-file storage keeps its region to itself ------------------------------------
+def test_a_flat_storage_beside_a_folder_per_file_one_is_e017(
+    make_storage: MakeStorage, bucket: str
+) -> None:
+    folders = make_storage(LoggedInStorage, location="files", layout="folder-per-file")
+    flat = make_storage(LoggedInStorage, location="files")
+    [message] = isolation(bucket)
+    assert message.id == E017
+    assert repr(folders) in message.msg and repr(flat) in message.msg
+
+
+def test_layouts_apart_or_alike_pass(make_storage: MakeStorage, bucket: str) -> None:
+    make_storage(LoggedInStorage, location="own", layout="folder-per-file")
+    make_storage(LoggedInStorage, location="own", layout="folder-per-file", expires=60)
+    make_storage(LoggedInStorage, location="flat")
+    assert isolation(bucket) == []
+
+
+# -- E011 at run time: a process that never ran the checks does not over-grant ----------------
+def test_an_e011_scope_gets_one_files_tokens_at_run_time(
+    fetch: Any,
+    make_storage: MakeStorage,
+    b2_server: LocalB2,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from .test_exact_grants import b2_get
+
+    public = make_storage(PublicStorage, scope="bucket")
+    staff = make_storage(StaffStorage, location="staff")
+    staff.save("payroll.csv", ContentFile(b"salaries"))
+    link = public.url(public.save("leaflet.txt", ContentFile(b"leaflet")))
+    with caplog.at_level("ERROR", logger="b2_access"):
+        location = fetch(link)["Location"]
+        fetch(link)
+    assert b2_get(location).content == b"leaflet"
+    assert b2_get(location, "staff/payroll.csv").status_code == 401
+    said = [r.getMessage() for r in caplog.records if "b2_access.E011" in r.getMessage()]
+    assert len(said) == 1 and "'staff'" in said[0]  # once per process, naming the other
