@@ -133,6 +133,14 @@ class Accounts:
         if account_level:
             raise bad_request(f"A key restricted to buckets cannot have {', '.join(account_level)}")
 
+    def find_key(self, key_id: str) -> KeyRow | None:
+        """Return a stored key (secret included) by id, or ``None``."""
+        return self.store.get_key(key_id)
+
+    def list_keys(self, start: str, limit: int) -> list[KeyRow]:
+        """Return up to ``limit`` keys by id from ``start``, never the master key."""
+        return self.store.keys(start, limit, self.master_key_id)
+
     def delete_key(self, key_id: str) -> KeyRow:
         """Delete an application key (not the master key); its tokens stop working."""
         row = self.store.get_key(key_id)

@@ -17,7 +17,7 @@ def list_buckets(call: Call) -> dict[str, Any]:
     types = call.get("bucketTypes", list) or ["all"]
     buckets = [
         b
-        for b in call.engine.store.buckets()
+        for b in call.engine.list_buckets()
         if bucket_id in (None, b.bucket_id)
         and name in (None, b.name)
         and key.allows_bucket(b.bucket_id)

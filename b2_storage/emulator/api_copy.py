@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from .calls import Call
-from .copying import byte_range, check_source, copy_blob
+from .copying import byte_range, check_source
 from .errors import bad_request
 from .fileinfo import check_info
-from .files import check_name, content_type_for
 from .refusals import COPY_PARAMS
 from .rows import FileRow
+from .upload import check_name, content_type_for
 from .wire import file_json, part_json
 
 DIRECTIVES = ("COPY", "REPLACE")
@@ -49,7 +49,7 @@ def copy_file(call: Call) -> dict[str, Any]:
     call.engine.bucket(destination)
     content_type, info = _metadata(call, name, source)
     first, last = byte_range(source, call.get("range", (str,)))
-    blob = copy_blob(call.engine.store, source, first, last)
+    blob = call.files.copy_blob(source, first, last)
     row = call.files.add_upload(destination, name, content_type, info, blob)
     body = file_json(call, row)
     body["action"] = "copy"  # B2 says "copy" in this answer; the version is an upload
@@ -66,7 +66,7 @@ def copy_part(call: Call) -> dict[str, Any]:
     call.file("writeFiles", large)
     number = call.need("partNumber", int)
     first, last = byte_range(source, call.get("range", (str,)))
-    blob = copy_blob(call.engine.store, source, first, last)
+    blob = call.files.copy_blob(source, first, last)
     return part_json(large.file_id, call.files.add_part(large.file_id, number, blob))
 
 

@@ -68,7 +68,7 @@ def delete_file_version(call: Call) -> dict[str, Any]:
     """b2_delete_file_version (``bypassGovernance`` is moot: no file is ever locked here)."""
     key = call.key()
     name, file_id = call.need("fileName"), call.need("fileId")
-    found = call.engine.store.file_by_id(file_id)
+    found = call.files.find_version(file_id)
     key.require("deleteFiles", found.bucket_id if found else None)
     key.require_prefix(name)
     row = call.files.delete_version(name, file_id)

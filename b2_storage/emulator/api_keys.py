@@ -76,9 +76,7 @@ def list_keys(call: Call) -> dict[str, Any]:
     now = now_ms()
     rows = [
         row
-        for row in call.engine.store.keys(
-            call.get("startApplicationKeyId") or "", 10**9, call.engine.master_key_id
-        )
+        for row in call.engine.list_keys(call.get("startApplicationKeyId") or "", 10**9)
         if (row.expires is None or row.expires > now)
         and (call.version == "v4" or not _multi_bucket(row))
     ]
@@ -92,7 +90,7 @@ def delete_key(call: Call) -> dict[str, Any]:
     """b2_delete_key: the key is gone, and so are its account tokens."""
     call.key().require("deleteKeys")
     key_id = call.need("applicationKeyId")
-    found = call.engine.store.get_key(key_id)
+    found = call.engine.find_key(key_id)
     if found is not None and _multi_bucket(found) and call.version != "v4":
         raise bad_request("A key restricted to several buckets is deleted with /b2api/v4")
     return key_json(call, call.engine.delete_key(key_id))

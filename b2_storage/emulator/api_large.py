@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .calls import Call
-from .files import check_name
 from .refusals import FILE_PARAMS
+from .upload import check_name
 from .wire import file_json, part_json
 
 
@@ -62,7 +62,7 @@ def list_unfinished_large_files(call: Call) -> dict[str, Any]:
     limit = call.count("maxFileCount", 100, 100)
     prefix = call.get("namePrefix") or ""
     key.require_prefix(prefix)
-    rows = call.engine.store.unfinished(call.need("bucketId"), call.get("startFileId"), 10**9)
+    rows = call.files.list_unfinished(call.need("bucketId"), call.get("startFileId"), 10**9)
     rows = [r for r in rows if r.name.startswith(prefix)]
     next_id = rows[limit].file_id if len(rows) > limit else None
     return {"files": [file_json(call, r) for r in rows[:limit]], "nextFileId": next_id}
@@ -73,7 +73,7 @@ def list_parts(call: Call) -> dict[str, Any]:
     row = call.files.unfinished(call.need("fileId"))
     call.file("writeFiles", row)
     limit = call.count("maxPartCount", 100, 1000)
-    parts = call.engine.store.parts(row.file_id, call.get("startPartNumber", int) or 1, limit + 1)
+    parts = call.files.list_parts(row.file_id, call.get("startPartNumber", int) or 1, limit + 1)
     body = [part_json(row.file_id, p) for p in parts[:limit]]
     return {
         "parts": body,

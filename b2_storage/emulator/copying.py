@@ -11,10 +11,10 @@ import hashlib
 from collections.abc import Iterator
 
 from .errors import bad_request, not_found
-from .files import CHUNK
 from .rows import FileRow
 from .store import Store
 from .transfer import parse_range
+from .upload import CHUNK
 
 MAX_COPY_BYTES = 5_000_000_000  # B2: b2_copy_file and b2_copy_part copy at most 5 GB
 

@@ -1,6 +1,6 @@
 """The endpoints whose bytes or credentials travel in headers and bodies rather than JSON:
 b2_authorize_account, b2_upload_file, b2_upload_part and the downloads (a mixin of the request
-handler in :mod:`.server`).
+handler in :mod:`.server`, which gives them its server as a :class:`Host`).
 """
 
 from __future__ import annotations
@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import contextlib
 from email.message import Message
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .accounts import key_of, now_ms
 from .calls import Call
+from .engine import Engine
 from .errors import bad_request, not_found, unauthorized
+from .files import FileEngine
 from .keys import Key
 from .refusals import refuse_headers
 from .rows import FileRow
@@ -23,13 +25,23 @@ if TYPE_CHECKING:
     import io
     import socket
 
-    from .server import B2HTTPServer
+
+class Host(Protocol):
+    """What the endpoints use of the server that serves them: its engine, its files and URL."""
+
+    engine: Engine
+    files: FileEngine
+
+    @property
+    def base_url(self) -> str:
+        """Return ``http://host:port`` of the server."""
+        ...
 
 
 class ByteEndpoints:
     """Authorize, upload, upload a part, download by name or id."""
 
-    server: B2HTTPServer
+    server: Host
     headers: Message[str, str]
     query: dict[str, str]
     command: str
@@ -67,7 +79,7 @@ class ByteEndpoints:
 
     def _uploader(self, payload: dict[str, Any]) -> Key:
         """Return the key an upload token was issued to, if it still exists."""
-        stored = self.server.engine.store.get_key(str(payload.get("k", "")))
+        stored = self.server.engine.find_key(str(payload.get("k", "")))
         if stored is None or (stored.expires is not None and stored.expires <= now_ms()):
             raise unauthorized("Invalid upload authorization token", "bad_auth_token")
         return key_of(stored)
@@ -90,7 +102,7 @@ class ByteEndpoints:
         if row is not None:
             number = self.headers.get("X-Bz-Part-Number") or ""
             if not number.isdigit():
-                files.store.remove_blobs([blob[0]])
+                files.discard_blob(blob[0])
                 raise bad_request("X-Bz-Part-Number must be a number")
             stored = files.add_part(target, int(number), blob)
             self._send_json(200, part_json(target, stored))
@@ -127,7 +139,7 @@ class ByteEndpoints:
         self._send_file(row, overrides)
 
     def _blob(self, blob: str) -> str:
-        return str(self.server.files.store.blob_path(blob))
+        return str(self.server.files.blob_path(blob))
 
     def _send_file(self, row: FileRow, overrides: dict[str, str]) -> None:
         byte_range = parse_range(self.headers.get("Range"), row.size)

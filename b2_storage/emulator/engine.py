@@ -53,10 +53,24 @@ class Engine(Accounts):
     def __repr__(self) -> str:
         return f"Engine(account_id={self.account_id!r})"
 
+    def close(self) -> None:
+        """Close the store (its database); the engine is not used afterwards."""
+        self.store.close()
+
     # -- buckets -------------------------------------------------------------------------
+    def list_buckets(self) -> list[BucketRow]:
+        """Return every bucket, ordered by name."""
+        return self.store.buckets()
+
+    def find_bucket(
+        self, bucket_id: str | None = None, *, name: str | None = None
+    ) -> BucketRow | None:
+        """Return a bucket by id or name, or ``None``."""
+        return self.store.bucket_by(bucket_id=bucket_id, name=name)
+
     def bucket(self, bucket_id: str | None = None, *, name: str | None = None) -> BucketRow:
         """Return a bucket by id or name, or raise B2's 400 ``bad_bucket_id``/404."""
-        bucket = self.store.bucket_by(bucket_id=bucket_id, name=name)
+        bucket = self.find_bucket(bucket_id, name=name)
         if bucket is None:
             if bucket_id is not None:
                 raise bad_request(f"Invalid bucketId: {bucket_id}", "bad_bucket_id")

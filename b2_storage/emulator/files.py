@@ -1,32 +1,21 @@
 """Files of the local B2 server: uploads (streamed to blobs, SHA1-checked), versions, hide
-markers, large files and their parts, and listing with prefix, delimiter and start name.
+markers, and listing with prefix, delimiter and start name. Large files and their parts are
+:mod:`.large`'s half; what an upload's name, type and body must be is :mod:`.upload`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
-import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import BinaryIO, Protocol
+from dataclasses import dataclass
+from pathlib import Path
 
-from ..names import b2_name_problem
+from .copying import copy_blob
 from .engine import Engine, now_ms
 from .errors import bad_request, not_found
-from .fileinfo import check_header_value, check_info
-from .rows import FileRow, PartRow
-
-CHUNK = 1024 * 1024
-HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
-MAX_PARTS = 10000
-
-
-class Readable(Protocol):
-    """Anything with ``read(n)``: a socket file, a file, a BytesIO."""
-
-    def read(self, size: int, /) -> bytes: ...
+from .large import LargeFiles
+from .rows import FileRow
+from .upload import Readable, check_name, receive
 
 
 @dataclass(frozen=True)
@@ -36,56 +25,7 @@ class Folder:
     name: str
 
 
-def check_name(name: str) -> str:
-    """Return ``name`` if B2 accepts it as a file name, else raise B2's 400."""
-    problem = b2_name_problem(name)
-    if problem is not None:
-        raise bad_request(f"Bad file name: {problem}")
-    return name
-
-
-def content_type_for(content_type: str | None, name: str) -> str:
-    """Return the content type to store: ``b2/x-auto`` (or none) is guessed from the name."""
-    if not content_type or content_type == "b2/x-auto":
-        return mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return check_header_value("contentType", content_type)  # sent back as Content-Type
-
-
-def receive(stream: Readable, length: int, sha1_header: str, target: BinaryIO) -> tuple[int, str]:
-    """Copy an upload body of ``length`` bytes into ``target``, checking its SHA1 as B2 does.
-
-    ``sha1_header`` is 40 hex digits, ``do_not_verify``, or ``hex_digits_at_end`` (the body ends
-    with the 40 hex digits of the content's SHA1). Return ``(size, sha1)``; the SHA1 is stored as
-    ``unverified:<hex>`` when the client asked B2 not to verify.
-    """
-    at_end = sha1_header == "hex_digits_at_end"
-    if not (at_end or sha1_header == "do_not_verify" or HEX40.match(sha1_header)):
-        raise bad_request(
-            "X-Bz-Content-Sha1 must be 40 hex digits, do_not_verify or hex_digits_at_end"
-        )
-    size = length - 40 if at_end else length
-    if size < 0:
-        raise bad_request("The body is shorter than the SHA1 digits it should end with")
-    digest = hashlib.sha1()
-    remaining = size
-    while remaining:
-        chunk = stream.read(min(CHUNK, remaining))
-        if not chunk:
-            raise bad_request("The body ended before Content-Length bytes arrived")
-        digest.update(chunk)
-        target.write(chunk)
-        remaining -= len(chunk)
-    actual = digest.hexdigest()
-    if at_end:
-        sha1_header = stream.read(40).decode("ascii", "replace")
-    if sha1_header == "do_not_verify":
-        return size, f"unverified:{actual}"
-    if sha1_header.lower() != actual:
-        raise bad_request("Checksum did not match data received")
-    return size, actual
-
-
-class FileEngine:
+class FileEngine(LargeFiles):
     """File operations on top of an :class:`Engine`'s store."""
 
     def __init__(self, engine: Engine) -> None:
@@ -152,6 +92,10 @@ class FileEngine:
             raise not_found(f"File not present: {file_id}")
         return row
 
+    def find_version(self, file_id: str) -> FileRow | None:
+        """Return one file version by id, or ``None``."""
+        return self.store.file_by_id(file_id)
+
     def delete_version(self, name: str, file_id: str) -> FileRow:
         """Delete one version (or an unfinished large file with its parts)."""
         with self.store.lock:
@@ -170,6 +114,19 @@ class FileEngine:
         if row is None or row.action != "upload":
             raise not_found(f"File with such name does not exist: {name}")
         return row
+
+    # -- blobs ---------------------------------------------------------------------------
+    def blob_path(self, blob: str) -> Path:
+        """Return the path of a blob's bytes."""
+        return self.store.blob_path(blob)
+
+    def discard_blob(self, blob: str) -> None:
+        """Remove a blob that no file version or part uses (an upload refused after it)."""
+        self.store.remove_blobs([blob])
+
+    def copy_blob(self, row: FileRow, first: int, last: int) -> tuple[str, int, str]:
+        """Copy bytes ``first`` to ``last`` of ``row`` to a new blob (server-side copy)."""
+        return copy_blob(self.store, row, first, last)
 
     # -- listing -------------------------------------------------------------------------
     def list_names(
@@ -239,69 +196,3 @@ class FileEngine:
                         yield Folder(name)
                     continue
             yield row
-
-    # -- large files ---------------------------------------------------------------------
-    def start_large(
-        self, bucket_id: str, name: str, content_type: str, info: dict[str, str]
-    ) -> FileRow:
-        """Start a large file; its parts come with :meth:`add_part`."""
-        content_type = content_type_for(content_type, check_name(name))
-        row = FileRow(
-            0,
-            self.new_file_id(bucket_id),
-            bucket_id,
-            name,
-            "start",
-            0,
-            "none",
-            content_type,
-            check_info(info),
-            now_ms(),
-            [],
-        )
-        return self.store.insert_file(row)
-
-    def unfinished(self, file_id: str) -> FileRow:
-        """Return a started large file, or raise B2's 400."""
-        row = self.store.file_by_id(file_id)
-        if row is None or row.action != "start":
-            raise bad_request(f"No active upload for: {file_id}")
-        return row
-
-    def add_part(self, file_id: str, part_number: int, blob: tuple[str, int, str]) -> PartRow:
-        """Record an uploaded part (replacing an earlier upload of the same number)."""
-        if not 1 <= part_number <= MAX_PARTS:
-            self.store.remove_blobs([blob[0]])
-            raise bad_request(f"Part number must be 1 to {MAX_PARTS}, not {part_number}")
-        part = PartRow(part_number, blob[1], blob[2], now_ms(), blob[0])
-        with self.store.lock:
-            self.unfinished(file_id)
-            replaced = self.store.put_part(file_id, part)
-        if replaced is not None:
-            self.store.remove_blobs([replaced])
-        return part
-
-    def finish_large(self, file_id: str, part_sha1s: list[str]) -> FileRow:
-        """Check the parts against ``part_sha1s`` and make the large file visible."""
-        minimum = self.engine.settings.min_part_size
-        with self.store.lock:
-            row = self.unfinished(file_id)
-            parts = self.store.parts(file_id)
-            if [p.part_number for p in parts] != list(range(1, len(part_sha1s) + 1)):
-                raise bad_request("Part numbers must run from 1 without gaps, one per SHA1 given")
-            for part, sha1 in zip(parts, part_sha1s, strict=True):
-                if part.sha1 != sha1.lower() and part.sha1 != f"unverified:{sha1.lower()}":
-                    raise bad_request(f"Part {part.part_number}'s SHA1 does not match")
-                if part.part_number < len(parts) and part.size < minimum:
-                    raise bad_request(f"Part {part.part_number} is smaller than {minimum} bytes")
-            size = sum(p.size for p in parts)
-            sha1 = "none"  # B2 keeps no whole-file SHA1 of a large file (see large_file_sha1)
-            segments = [(p.blob, p.size) for p in parts]
-            self.store.finish_file(file_id, size, sha1, segments)
-            self.store.delete_parts(file_id)
-        return replace(row, action="upload", size=size, sha1=sha1, segments=segments)
-
-    def cancel_large(self, file_id: str) -> FileRow:
-        """Cancel a large file and drop its parts."""
-        row = self.unfinished(file_id)
-        return self.delete_version(row.name, file_id)

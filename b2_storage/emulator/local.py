@@ -77,15 +77,14 @@ class LocalB2:
         """Open the store, bind the port and serve in a daemon thread."""
         if self._server is not None:
             return self
-        store = Store(self._data_dir)
-        engine = Engine(store, self._settings)
+        engine = Engine(Store(self._data_dir), self._settings)
         self.application_key_id, self.application_key = engine.ensure_master_key(*self._wanted_key)
         # A restart keeps the key (and the port): clients configured before still work.
         self._wanted_key = (self.application_key_id, self.application_key)
         self._server = B2HTTPServer(self._address, engine, self._faults)
         self._address = (self._address[0], self._server.server_address[1])
         for name, bucket_type in self._bucket_specs:
-            if store.bucket_by(name=name) is None:
+            if engine.find_bucket(name=name) is None:
                 engine.create_bucket(name, bucket_type)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -108,7 +107,7 @@ class LocalB2:
         server.close_connections()
         if self._thread is not None:
             self._thread.join()
-        server.engine.store.close()
+        server.engine.close()
 
     @property
     def running(self) -> bool:

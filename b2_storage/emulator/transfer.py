@@ -13,8 +13,8 @@ from urllib.parse import quote, unquote_plus
 from .engine import Engine, now_ms
 from .errors import B2Error, bad_request, unauthorized
 from .fileinfo import HEADER_INFO, check_info, check_overrides, header_safe
-from .files import check_name, content_type_for
 from .rows import FileRow
+from .upload import check_name, content_type_for
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 INFO_HEADER = "x-bz-info-"

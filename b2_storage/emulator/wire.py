@@ -98,7 +98,7 @@ def authorize_json(call: Call, key: Key, token: str) -> dict[str, Any]:
     buckets = [
         {"id": bucket_id, "name": found.name if found is not None else None}
         for bucket_id in key.bucket_ids or ()
-        for found in [call.engine.store.bucket_by(bucket_id=bucket_id)]
+        for found in [call.engine.find_bucket(bucket_id)]
     ]
     only = buckets[0] if buckets else {"id": None, "name": None}
     restriction = {"capabilities": list(key.capabilities), "namePrefix": key.name_prefix}
