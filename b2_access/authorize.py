@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from typing import TYPE_CHECKING
+
+from django.conf import settings
 
 from b2_storage.tokens import DownloadTokens, process_tokens
 from b2_storage.transport import deadline
@@ -15,13 +16,13 @@ from b2_storage.transport import deadline
 from .conf import AccessSettings
 from .isolation import scope_conflict
 from .signing import Delivery
-
-if TYPE_CHECKING:
-    from .storages import SignedB2Storage
+from .storages import SignedB2Storage, registry_generation
 
 logger = logging.getLogger(__name__)
 Overrides = tuple[tuple[str, str], ...]
 _said: set[str] = set()  # the storages whose unsafe scope was logged (once per process)
+# Per storage fingerprint: the verdict, and the registry generation and STORAGES it was for.
+_verdicts: dict[str, tuple[int, int, bool]] = {}
 
 
 def content_disposition(grant: Delivery) -> str | None:
@@ -89,10 +90,15 @@ class DownloadAuthorizer:
                 grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
             )
 
-    def warm_url(self, storage: SignedB2Storage, grant: Delivery) -> str | None:
+    def warm_url(
+        self, storage: SignedB2Storage, grant: Delivery, *, file_only: bool = False
+    ) -> str | None:
         """Return the B2 URL from this process's caches only (no I/O at all), or ``None``."""
         headers = dict(overrides_for(grant))
-        return storage.warm_download_url(grant.name, self.policy, headers, tokens=self.tokens)
+        file_only = file_only or not scope_is_safe(storage)
+        return storage.warm_download_url(
+            grant.name, self.policy, headers, tokens=self.tokens, file_only=file_only
+        )
 
     def clear(self) -> None:
         """Forget the tokens and refusals remembered by this authorizer's cache."""
@@ -103,7 +109,14 @@ def scope_is_safe(storage: SignedB2Storage) -> bool:
     """Return whether ``storage``'s tokens may cover its scope: no other storage's files lie in
     it (system check E011, which gunicorn and uvicorn never run). Otherwise its links get one
     file's token, and the problem is logged once per process."""
+    if storage.scope_region is None:
+        return True
+    seen = (registry_generation(), id(getattr(settings, "STORAGES", None)))
+    verdict = _verdicts.get(storage.fingerprint)
+    if verdict is not None and verdict[:2] == seen:
+        return verdict[2]
     problem = scope_conflict(storage)
+    _verdicts[storage.fingerprint] = (*seen, problem is None)
     if problem is None:
         return True
     if storage.fingerprint not in _said:

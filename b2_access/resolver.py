@@ -127,9 +127,11 @@ class DownloadResolver:
         refusal = self.judge(request, parsed.tier, parsed.user)
         if refusal is not None:
             return await self.arefuse(request, refusal)
-        url = self.authorizer.warm_url(storage, parsed.delivery)
+        bound = parsed.user is not None  # a token for that one file (see respond_to_grant)
+        url = self.authorizer.warm_url(storage, parsed.delivery, file_only=bound)
         if url is None:
-            return await sync_to_async(self.redirect)(request, storage, parsed.delivery)
+            redirect = functools.partial(self.redirect, file_only=bound)
+            return await sync_to_async(redirect)(request, storage, parsed.delivery)
         return self._redirected(storage, url)
 
     def respond_to_grant(self, request: HttpRequest, grant: Grant) -> HttpResponse:
@@ -141,7 +143,8 @@ class DownloadResolver:
         refusal = self.check_access(request, grant.tier, grant.user)
         if refusal is not None:
             return refusal
-        return self.redirect(request, storage, grant.delivery)
+        # A link bound to one user is for that one file, whatever the storage's scope.
+        return self.redirect(request, storage, grant.delivery, file_only=grant.user is not None)
 
     def check_access(
         self, request: HttpRequest, tier_name: str, bound_user: str | None = None

@@ -38,6 +38,7 @@ _instances: weakref.WeakValueDictionary[tuple[str, AccessOptions], SignedB2Stora
     weakref.WeakValueDictionary()
 )
 _registry_lock = threading.Lock()
+_generation = [0]  # how many signed storages this process has registered
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class SignedB2Storage(B2Storage):
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
         with _registry_lock:
             _registry.setdefault(self.fingerprint, self)
-            _instances.setdefault((self.fingerprint, self.access), self)
+            if _instances.setdefault((self.fingerprint, self.access), self) is self:
+                _generation[0] += 1
 
     def __eq__(self, other: object) -> bool:
         return super().__eq__(other) and self.access == getattr(other, "access", None)
@@ -219,6 +221,11 @@ def find_storage(fingerprint: str) -> SignedB2Storage | None:
 def registered_storage(fingerprint: str) -> SignedB2Storage | None:
     """Return the signed storage with this fingerprint if this process has built it already."""
     return _registry.get(fingerprint)
+
+
+def registry_generation() -> int:
+    """Return a number that changes whenever this process registers another signed storage."""
+    return _generation[0]
 
 
 def signed_storages() -> list[SignedB2Storage]:

@@ -301,3 +301,18 @@ def test_a_b2_urls_holder_cannot_choose_how_b2_serves_the_file(
         answer = requests.get(forged, timeout=10)
         assert answer.status_code in (400, 401), (hijack, answer.status_code)
         assert data not in answer.content
+
+
+def test_a_link_bound_to_a_user_is_for_that_file_whatever_the_scope(
+    fetch: Fetch, make_storage: MakeStorage, user: Any, other_user: Any
+) -> None:
+    scoped = make_storage(LoggedInStorage, scope="bucket", location="private")
+    mine = put(scoped, "alice/mine.txt", b"mine")
+    put(scoped, "demo/notes.txt", b"demo's notes")
+    for _ in range(2):  # cold, then warm (the async path answers warm links in the event loop)
+        location = fetch(scoped.signed_url(mine, user=user), user=user)["Location"]
+        assert b2_get(location).content == b"mine"
+        assert b2_get(location, "private/demo/notes.txt").status_code == 401
+    # The storage's unbound links keep the scope's token (one B2 call for many files).
+    shared = fetch(scoped.url(mine), user=other_user)["Location"]
+    assert b2_get(shared, "private/demo/notes.txt").content == b"demo's notes"

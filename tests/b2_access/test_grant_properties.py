@@ -36,7 +36,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from b2_access import SignedB2Storage, redirect_to_file
-from b2_access.isolation import check_scope_coverage, check_tier_isolation
+from b2_access.isolation import (
+    check_layout_isolation,
+    check_scope_coverage,
+    check_tier_isolation,
+)
 from b2_storage import B2InvalidName
 from b2_storage.emulator import LocalB2
 
@@ -280,12 +284,14 @@ def build(server: LocalB2, bucket: str, specs: tuple[Spec, ...]) -> list[SignedB
 
 
 def isolated(specs: tuple[Spec, ...]) -> bool:
-    """Whether E010 and E011 should accept ``specs`` (docs/access.md): storages whose tier or
-    scope differ have prefix-disjoint areas, and no scope covers another location's area.
+    """Whether E010, E011 and E017 should accept ``specs`` (docs/access.md): storages whose tier
+    or scope differ have prefix-disjoint areas, no scope covers another location's area, and
+    storages of different layouts have prefix-disjoint areas.
     Checked before any storage exists, so that refused ones do not pile up in the registry
     that the system checks read (they would slow every later example down)."""
     for one, other in itertools.permutations(specs, 2):
-        if (one.tier, one.scope) != (other.tier, other.scope) and overlap(one.area(), other.area()):
+        differ = (one.tier, one.scope) != (other.tier, other.scope) or one.layout != other.layout
+        if differ and overlap(one.area(), other.area()):
             return False
         region = one.region()
         if region is not None and one.location != other.location and overlap(region, other.area()):
@@ -294,8 +300,8 @@ def isolated(specs: tuple[Spec, ...]) -> bool:
 
 
 def accepted_by_checks(bucket: str) -> bool:
-    """Whether E010 and E011 accept the signed storages of ``bucket``."""
-    messages = [*check_tier_isolation(), *check_scope_coverage()]
+    """Whether E010, E011 and E017 accept the signed storages of ``bucket``."""
+    messages = [*check_tier_isolation(), *check_scope_coverage(), *check_layout_isolation()]
     return not any(repr(bucket) in message.msg for message in messages)
 
 
@@ -368,7 +374,7 @@ def test_a_b2_url_opens_its_file_and_nothing_its_holder_could_not(
         elif link.kind == "bound":
             url = storage.signed_url(name, user=holders[link.bound_to].user)
             may_follow = link.holder == link.bound_to and link.holder in MAY_FOLLOW[spec.tier]
-            prefix = spec.token_prefix(b2_name)
+            prefix = spec.file_token_prefix(b2_name)  # a bound link is for that one file
         else:
             url = storage.url(name)
             may_follow = link.holder in MAY_FOLLOW[spec.tier]
