@@ -74,3 +74,52 @@ def name_conflict(names_from: NamesFrom, name: str, key_prefix: str = "") -> str
         if end < 0:
             return None
         cut = end + 1
+
+
+def write_scope(full_name: str, *, folders: bool) -> str:
+    """Return the B2 prefix whose live names a file written as ``full_name`` must not share.
+
+    That is the name itself, or, in the ``folder-per-file`` layout, its outermost folder id
+    (``.../<id>/``) when it is in one: every folder token on its way covers it.
+    """
+    if folders:
+        parts = full_name.split("/")
+        for index, segment in enumerate(parts[:-1]):
+            if is_folder_id(segment):
+                return "/".join(parts[: index + 1]) + "/"
+    return full_name
+
+
+def write_conflict(
+    names_from: NamesFrom, full_name: str, key_prefix: str = "", *, folders: bool = False
+) -> str | None:
+    """Return a live name other than ``full_name`` whose download token would open a file
+    written as ``full_name``, or that its token would open; ``None`` when there is none, or when
+    ``full_name`` is live itself: overwriting it adds no name, so it unseals nothing.
+
+    The :func:`name_conflict` calls, plus one call only when they find another name.
+    """
+    other = name_conflict(names_from, write_scope(full_name, folders=folders), key_prefix)
+    if other is None or other == full_name or names_from(full_name, 1) == [full_name]:
+        return None
+    return other
+
+
+def unsealing_problem(full_name: str, other: str, *, folders: bool) -> str:
+    """Return why ``full_name`` may not be written next to the live name ``other``, and what
+    to do instead (for :class:`~b2_storage.exceptions.B2InvalidName`)."""
+    if full_name.startswith(other):
+        relation = "starts with the stored file"
+    elif other.startswith(full_name):
+        relation = "is the start of the stored file"
+    else:
+        relation = f"shares the folder {write_scope(full_name, folders=True)!r} with the file"
+    advice = (
+        "save(), which gives each file a folder of its own"
+        if folders
+        else "save(), which picks a free name, or the folder-per-file layout"
+    )
+    return (
+        f"it {relation} {other[:100]!r}, and B2 download tokens cover a name prefix: a download "
+        f"token for one would open the other; use {advice}"
+    )

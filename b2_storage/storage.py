@@ -24,7 +24,7 @@ from .config import StorageConfig
 from .content import upload_headers
 from .exceptions import B2FileNotFound, B2InvalidName, B2StorageError
 from .files import B2File, check_mode
-from .layout import in_new_folder, name_conflict
+from .layout import in_new_folder, name_conflict, unsealing_problem, write_conflict
 from .meta import FileMeta
 from .recorded import recorded_as
 from .sources import SharedSeekable, encoded_spool, is_text, known_size, seekable
@@ -114,8 +114,19 @@ class B2Storage(B2Addressing, Storage):
     def _open(self, name: str, mode: str = "rb") -> B2File:
         check_mode(mode)
         if "w" in mode:
+            self._check_write(name)
             return B2File(name, self, mode)
         return B2File(name, self, mode, meta=self._require(name, fresh=True))
+
+    def _check_write(self, name: str) -> None:
+        """Raise :class:`B2InvalidName` before anything is written when a file written as
+        ``name`` (the caller's: no other can be picked) would be next to a live file that a
+        download token for either opens (:func:`.layout.write_conflict`); overwriting is fine."""
+        full, folders = self.b2_name(name), self.config.layout == "folder-per-file"
+        key_prefix = self.client.key_name_prefix
+        other = write_conflict(self.client.names_from, full, key_prefix, folders=folders)
+        if other is not None:
+            raise B2InvalidName(name, unsealing_problem(full, other, folders=folders))
 
     def _open_range(
         self, name: str, start: int, end: int, chunk: int, file_id: str | None = None
@@ -174,21 +185,22 @@ class B2Storage(B2Addressing, Storage):
         by (B2's tokens are prefix tokens, so either would let one file's URL open the other).
 
         Django's rules first (``name_<7 random>.ext`` when taken; ``allow_overwrite`` keeps the
-        name), then one ``b2_list_file_names`` call: a name that extends a stored one, or that a
-        stored one extends, moves into a folder of its own, keeping its base name. In the
-        ``folder-per-file`` layout every name gets a new folder.
+        name), then the ``b2_list_file_names`` calls of :func:`.layout.name_conflict`: a name
+        that extends a stored one, or that a stored one extends, moves into a folder of its own,
+        keeping its base name. ``allow_overwrite`` overwrites a stored name, but never creates
+        one next to another: it moves too. In the ``folder-per-file`` layout every name gets a
+        new folder.
         """
         name = str(name).replace("\\", "/")
         folders = self.config.layout == "folder-per-file"
-        if self.config.allow_overwrite and not folders:
-            return super().get_available_name(name, max_length)
         candidate = super().get_available_name(in_new_folder(name) if folders else name, max_length)
         # A stored name that ends before the name's own base name is in one of its folders:
         # no new folder escapes that. One that ends later may: draw a new folder (id).
         folders_end = len(self.b2_name(name)) - len(posixpath.basename(name))
         key_prefix = self.client.key_name_prefix  # read once per client: a key's is fixed
+        conflict = write_conflict if self.config.allow_overwrite and not folders else name_conflict
         for _ in range(NAME_ATTEMPTS):
-            other = name_conflict(self.client.names_from, self.b2_name(candidate), key_prefix)
+            other = conflict(self.client.names_from, self.b2_name(candidate), key_prefix)
             if other is None:
                 return candidate
             if len(other) < folders_end:
@@ -197,6 +209,7 @@ class B2Storage(B2Addressing, Storage):
                     f"its folder extends the stored file {other[:100]!r}, whose "
                     "download links would open it too; save it elsewhere or rename that file",
                 )
+            conflict = name_conflict  # a new folder is never a stored name to overwrite
             candidate = super().get_available_name(in_new_folder(name), max_length)
         raise B2StorageError(f"Could not find a free name for {name[:100]!r}.")
 

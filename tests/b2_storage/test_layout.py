@@ -23,6 +23,7 @@ def save(storage: B2Storage, name: str, data: bytes = b"x") -> str:
     return storage.save(name, ContentFile(data))
 
 
+@pytest.mark.parametrize("allow_overwrite", [False, True])
 @pytest.mark.parametrize(
     ("stored", "new", "moved"),
     [
@@ -35,9 +36,9 @@ def save(storage: B2Storage, name: str, data: bytes = b"x") -> str:
     ],
 )
 def test_a_name_that_would_extend_or_be_extended_moves_into_its_own_folder(
-    make_storage: MakeStorage, stored: str, new: str, moved: bool
+    make_storage: MakeStorage, stored: str, new: str, moved: bool, allow_overwrite: bool
 ) -> None:
-    storage = make_storage()
+    storage = make_storage(allow_overwrite=allow_overwrite)
     save(storage, stored)
     saved = save(storage, new)
     directory, _, base = new.rpartition("/")
@@ -55,10 +56,19 @@ def test_an_equal_name_still_gets_djangos_alternative(make_storage: MakeStorage)
     assert re.fullmatch(r"a/report_[A-Za-z0-9]{7}\.pdf", save(storage, "a/report.pdf"))
 
 
-def test_allow_overwrite_keeps_the_name(make_storage: MakeStorage) -> None:
+def test_allow_overwrite_keeps_a_stored_name_but_never_adds_one_next_to_it(
+    make_storage: MakeStorage, b2: LocalB2
+) -> None:
     storage = make_storage(allow_overwrite=True)
-    save(storage, "static/app.js")
-    assert save(storage, "static/app.js.map") == "static/app.js.map"
+    save(storage, "static/app.js", b"one")
+    b2.reset_calls()
+    assert save(storage, "static/app.js", b"two") == "static/app.js"
+    # one list call finds the stored name itself; no exists() call
+    assert b2.calls == {LIST: 1, "b2_upload_file": 1}
+    with storage.open("static/app.js") as handle:
+        assert handle.read() == b"two"
+    moved = save(storage, "static/app.js.map")
+    assert re.fullmatch(rf"static/{FOLDER}/app\.js\.map", moved), moved
 
 
 def test_the_folder_per_file_layout(make_storage: MakeStorage, b2: LocalB2) -> None:
