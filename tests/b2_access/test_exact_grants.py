@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -18,19 +18,11 @@ from b2_storage import B2NameNotSealed, B2Storage
 from b2_storage.emulator import LocalB2
 
 from .. import other_tool
+from ..b2urls import b2_get
 from .conftest import Fetch, MakeStorage, put
 
 AUTH = "b2_get_download_authorization"
 LIST = "b2_list_file_names"
-
-
-def b2_get(location: str, name: str | None = None) -> requests.Response:
-    """GET the B2 URL of a 302, or the same URL with another file name (same Authorization)."""
-    if name is not None:
-        parts = urlsplit(location)
-        bucket_path = parts.path.split("/file/", 1)[1].split("/", 1)[0]
-        location = f"{parts.scheme}://{parts.netloc}/file/{bucket_path}/{quote(name)}?{parts.query}"
-    return requests.get(location, timeout=10)
 
 
 def test_a_name_that_another_file_extends_is_refused_not_over_granted(

@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -45,6 +45,7 @@ from b2_storage import B2InvalidName
 from b2_storage.emulator import LocalB2
 
 from .. import other_tool
+from ..b2urls import b2_get
 from .conftest import clear_token_caches, new_bucket, put
 
 # On a failing example hypothesis imports libcst, which warns about mypy_extensions.TypedDict;
@@ -458,12 +459,3 @@ def test_a_b2_url_of_a_deleted_file_never_opens_a_later_file(
     storage.delete("inv/2024")
     saved = put(storage, "inv/2024-salaries.txt", b"saved a minute later")  # nothing conflicts
     assert b2_get(location, saved).status_code in (401, 403)
-
-
-def b2_get(location: str, b2_name: str | None = None) -> requests.Response:
-    """GET a 302's B2 URL, or the same URL (same query) for another B2 name of its bucket."""
-    if b2_name is not None:
-        parts = urlsplit(location)
-        bucket = parts.path.split("/")[2]  # /file/<bucket>/<name>
-        location = f"{parts.scheme}://{parts.netloc}/file/{bucket}/{quote(b2_name)}?{parts.query}"
-    return requests.get(location, timeout=10)

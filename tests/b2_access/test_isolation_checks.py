@@ -261,7 +261,7 @@ def test_an_e011_scope_gets_one_files_tokens_at_run_time(
 ) -> None:
     from django.core.files.base import ContentFile
 
-    from .test_exact_grants import b2_get
+    from ..b2urls import b2_get
 
     public = make_storage(PublicStorage, scope="bucket")
     staff = make_storage(StaffStorage, location="staff")

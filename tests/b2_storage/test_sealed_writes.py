@@ -5,10 +5,8 @@ cached for up to 15 minutes) never opens a file written later, whether saved wit
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
 
 import pytest
-import requests
 from b2sdk.v2 import Bucket
 from django.core.files.base import ContentFile
 
@@ -17,21 +15,11 @@ from b2_storage.emulator import LocalB2
 from b2_storage.exceptions import B2InvalidName
 from b2_storage.layout import FOLDER_ID_LENGTH
 
+from ..b2urls import b2_get
 from .conftest import MakeStorage
 
 LIST = "b2_list_file_names"
 FOLDER = f"[a-z2-7]{{{FOLDER_ID_LENGTH}}}"
-
-
-def with_name(url: str, name: str) -> str:
-    """Return the B2 URL ``url`` for another B2 file name, with the same Authorization."""
-    parts = urlsplit(url)
-    bucket = parts.path.split("/file/", 1)[1].split("/", 1)[0]
-    return f"{parts.scheme}://{parts.netloc}/file/{bucket}/{quote(name)}?{parts.query}"
-
-
-def b2_get(url: str, name: str | None = None) -> requests.Response:
-    return requests.get(url if name is None else with_name(url, name), timeout=10)
 
 
 def write(storage: B2Storage, name: str, data: bytes) -> None:
