@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from b2_access import redirect_to_file, require_tier, tiers
@@ -75,10 +75,11 @@ def kind_page(request: HttpRequest, kind: str) -> HttpResponse:
 @login_required
 @redirect_to_file
 def private_download(request: HttpRequest, pk: int) -> Any:
-    """An object-level rule: only the owner gets the 302 to B2."""
+    """An object-level rule: only the owner gets the 302 to B2. A refusal is raised, not
+    returned, so the site's ``handler403`` renders it with its ``403.html``."""
     item = get_object_or_404(PrivateFile, pk=pk)
     if item.owner_id != request.user.pk:
-        return HttpResponseForbidden("This file belongs to someone else.")
+        raise PermissionDenied("This file belongs to someone else.")
     return item.file
 
 

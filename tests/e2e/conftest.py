@@ -8,15 +8,8 @@ they fail: a CI run that silently skipped them would prove nothing.
 from __future__ import annotations
 
 import os
-import queue
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +18,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .processes import REPO, ServerProcess, example_env
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Response
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-SECRET_KEY = "e2e-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 USERS = {"demo": "demo-password", "staff": "staff-password"}
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
-STARTUP_SECONDS = 60.0
 VIEWPORT = {"width": 1100, "height": 700}
 
 
@@ -59,114 +51,6 @@ def tamper(link: str) -> str:
     payload, timestamp, signature = token.split(".")
     first = "A" if signature[0] != "A" else "B"
     return f"/b2/{payload}.{timestamp}.{first}{signature[1:]}/{quoted}"
-
-
-def example_env(**extra: str) -> dict[str, str]:
-    """Return the environment for a process of the example site (not the test settings)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="example.site.settings",
-        EXAMPLE_SECRET_KEY=SECRET_KEY,
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-    )
-    env.update(extra)
-    return env
-
-
-class ServerProcess:
-    """A server subprocess whose output (stdout and stderr) is read line by line into a log."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log_path = log
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self.proc = subprocess.Popen(
-            args,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._reader = threading.Thread(target=self._read, name=f"{name}-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        with self.proc.stdout, self.log_path.open("w", encoding="utf-8") as log:
-            for line in self.proc.stdout:
-                log.write(line)
-                log.flush()
-                self._queue.put(line)
-        self._queue.put(None)
-
-    def output(self) -> str:
-        """Return what the process printed so far (from its log file)."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for(self, pattern: str, timeout: float = STARTUP_SECONDS) -> re.Match[str]:
-        """Return the first match of ``pattern`` in the coming output lines, or fail."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(
-                    f"{self.name}: no line matching {pattern!r} within {timeout} s:\n"
-                    f"{self.output()}"
-                )
-            if line is None:
-                pytest.fail(
-                    f"{self.name} exited ({self.proc.wait()}) before printing "
-                    f"{pattern!r}:\n{self.output()}"
-                )
-            self.lines.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return found
-
-    def wait_listening(self, url: str, timeout: float = STARTUP_SECONDS) -> None:
-        """Wait until ``url``'s port accepts connections (while the process is alive)."""
-        parts = urlsplit(url)
-        address = (parts.hostname or "127.0.0.1", parts.port or 80)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(address, timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{self.name} never listened on {url}:\n{self.output()}")
-            try:  # waiting on the process: returns at once if it died
-                code = self.proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            pytest.fail(f"{self.name} exited ({code}) before listening:\n{self.output()}")
-
-    def interrupt(self, timeout: float = 20.0) -> int:
-        """Press Ctrl-C (SIGINT); return the exit code (killing it if it does not stop)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            code = -999
-        self._reader.join(timeout=5)
-        return code
-
-    def assert_stopped_cleanly(self, code: int) -> None:
-        """Fail unless Ctrl-C stopped the process with exit code 0 and no traceback."""
-        text = self.output()
-        assert code == 0, f"{self.name} did not exit cleanly on Ctrl-C ({code}):\n{text}"
-        where = text.find("Traceback")
-        assert where < 0, f"{self.name} printed a traceback while serving:\n{text[where:][:3000]}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from .conftest import USERS, ServerProcess, example_env, tamper, unavailable
+from .conftest import USERS, tamper, unavailable
+from .processes import ServerProcess, example_env
 
 SEED = (
     "import django; django.setup()\n"

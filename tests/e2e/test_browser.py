@@ -18,7 +18,8 @@ from itsdangerous import TimestampSigner
 from b2_access.conf import AccessSettings
 from b2_access.signing import NAME_SEPARATOR
 
-from .conftest import SECRET_KEY, Browse, NetLog, Site, log_in, publish_screenshot, tamper
+from .conftest import Browse, NetLog, Site, log_in, publish_screenshot, tamper
+from .processes import SECRET_KEY
 
 if TYPE_CHECKING:  # Playwright itself is imported (or found missing) by the browser fixture
     from playwright.sync_api import Page
@@ -234,7 +235,10 @@ def test_private_file_only_for_its_owner(browse: Browse, site: Site) -> None:
     other, other_net = browse("staff")
     refused = other.goto(site.at(path))
     assert refused is not None and refused.status == 403
-    assert "This file belongs to someone else." in other.content()
+    # The view raises PermissionDenied: the site's handler403 renders its styled 403.html.
+    assert other.locator("#refusal-reason").inner_text() == "This file belongs to someone else."
+    assert other.get_by_role("link", name="Go back").is_visible()
+    assert other.eval_on_selector("main", "m => getComputedStyle(m).maxWidth") == "860px"
     assert not other_net.on(site.b2_netloc)
 
     served = owner.goto(site.at(path))

@@ -13,7 +13,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from .conftest import ServerProcess, Site, example_env
+from .conftest import Site
+from .processes import ServerProcess, example_env
 
 
 def test_a_busy_port_is_said_before_the_banner(tmp_path: Path) -> None:
