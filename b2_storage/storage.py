@@ -123,6 +123,8 @@ class B2Storage(B2Addressing, Storage):
         ``name`` (the caller's: no other can be picked) would be next to a live file that a
         download token for either opens (:func:`.layout.write_conflict`); overwriting is fine."""
         full, folders = self.b2_name(name), self.config.layout == "folder-per-file"
+        if self.is_public():  # its links need no token: nothing to unseal
+            return
         key_prefix = self.client.key_name_prefix
         other = write_conflict(self.client.names_from, full, key_prefix, folders=folders)
         if other is not None:
@@ -189,11 +191,13 @@ class B2Storage(B2Addressing, Storage):
         that extends a stored one, or that a stored one extends, moves into a folder of its own,
         keeping its base name. ``allow_overwrite`` overwrites a stored name, but never creates
         one next to another: it moves too. In the ``folder-per-file`` layout every name gets a
-        new folder.
+        new folder. On an allPublic bucket (no token is ever needed) only Django's rules apply.
         """
         name = str(name).replace("\\", "/")
         folders = self.config.layout == "folder-per-file"
         candidate = super().get_available_name(in_new_folder(name) if folders else name, max_length)
+        if not folders and self.is_public():  # its links need no token: nothing to unseal
+            return candidate
         # A stored name that ends before the name's own base name is in one of its folders:
         # no new folder escapes that. One that ends later may: draw a new folder (id).
         folders_end = len(self.b2_name(name)) - len(posixpath.basename(name))

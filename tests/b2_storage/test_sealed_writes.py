@@ -143,3 +143,17 @@ def test_open_for_writing_in_the_folder_per_file_layout(make_storage: MakeStorag
     write(storage, "private/2026/other.txt", b"other")  # no other file's token covers it
     assert b2_get(url, "media/private/2026/other.txt").status_code == 401
     assert read(storage, "private/2026/other.txt") == b"other"
+
+
+def test_an_allpublic_bucket_keeps_names_side_by_side(
+    make_storage: MakeStorage, b2: LocalB2
+) -> None:
+    """Static files (collectstatic saves ``app.js`` and ``app.js.map`` with allow_overwrite):
+    on an allPublic bucket every file is public and no link carries a token to widen."""
+    bucket = "static-files-side-by-side"
+    b2.create_bucket(bucket, "allPublic")
+    storage = make_storage(bucket=bucket, allow_overwrite=True)
+    assert storage.save("static/app.js", ContentFile(b"js")) == "static/app.js"
+    assert storage.save("static/app.js.map", ContentFile(b"map")) == "static/app.js.map"
+    write(storage, "static/app.js.gz", b"gz")
+    assert storage.listdir("static") == ([], ["app.js", "app.js.gz", "app.js.map"])
