@@ -89,7 +89,7 @@ def store_files(options: dict[str, Any], count: int) -> None:
 
     from b2_storage import B2Storage
 
-    writer = B2Storage(**options, allow_overwrite=True)  # no name checks: the names are known
+    writer = B2Storage(**options, allow_overwrite=True)  # a rerun overwrites the same names
     for name in {NAME, *(numbered(i) for i in range(count))}:
         writer.save(name, ContentFile(b"%PDF-1.4"))
 
