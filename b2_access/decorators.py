@@ -100,7 +100,8 @@ def redirect_to_file(view_func: ViewFunc) -> ViewFunc:
     """Turn a view that returns a file (after its own checks) into the 302 to B2.
 
     The view returns a ``FieldFile``, or ``(storage, name)``, or ``(storage, name, options)``
-    with ``attachment``/``filename``/``cache_control``; or any ``HttpResponse`` to refuse.
+    with ``attachment``/``filename``/``cache_control``. To refuse, raise ``PermissionDenied``
+    (the project's ``handler403`` renders it); any ``HttpResponse`` it returns is passed on.
     """
     wrapper: ViewFunc
     if iscoroutinefunction(view_func):
