@@ -44,7 +44,7 @@ class Circuit:
 
     def __init__(self, name: str, clock: Callable[[], float] | None = None) -> None:
         self.name = name
-        self.clock = clock or time.monotonic
+        self.clock = clock or (lambda: time.monotonic())  # looked up per call (freezegun)
         self._lock = threading.Lock()
         self._open = False
         self._until = 0.0  # while open: when a probe may go

@@ -56,7 +56,9 @@ class B2Storage(B2Addressing, Storage):
         self.client = B2Client(self.config)
         ttl = self.config.cache_ttl
         self._meta: TTLCache[str, Any] | None = (
-            TTLCache(self.config.cache_maxsize, ttl, timer=time.monotonic) if ttl else None
+            TTLCache(self.config.cache_maxsize, ttl, timer=lambda: time.monotonic())
+            if ttl
+            else None
         )
         self._meta_lock = threading.Lock()
         # allPrivate url()s are reused for half their life, so each hands out at least half.
