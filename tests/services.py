@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -47,8 +49,7 @@ def wait_for_pong(port: int, process: subprocess.Popen[bytes], seconds: float = 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start a private redis-server on a free port of 127.0.0.1; return its URL."""
-    server = shutil.which("redis-server")
-    if server is None:
+    if shutil.which("redis-server") is None:
         missing("redis-server not installed: apt-get install redis-server (or brew install redis)")
     try:
         import redis  # noqa: F401 - Django's RedisCache needs it
@@ -56,10 +57,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         missing("the redis package is not installed: pip install redis")
     workdir = tmp_path_factory.mktemp("redis")
     port = free_port()
-    log = (workdir / "redis.log").open("wb")
+    with (workdir / "redis.log").open("wb") as log:
+        process = start_redis(port, workdir, log)
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            stop_redis(process)
+
+
+def start_redis(
+    port: int, workdir: Path | str, log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``redis-server`` (on PATH) on ``port`` of 127.0.0.1, persisting nothing, its files
+    in ``workdir`` and its output in ``log`` (else discarded); return it once it answers PING."""
     process = subprocess.Popen(
         [
-            str(server),
+            "redis-server",
             "--port",
             str(port),
             "--bind",
@@ -71,13 +84,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--dir",
             str(workdir),
         ],
-        stdout=log,
+        stdout=subprocess.DEVNULL if log is None else log,
         stderr=subprocess.STDOUT,
     )
     try:
         wait_for_pong(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
+    except BaseException:
+        stop_redis(process)
+        raise
+    return process
+
+
+def stop_redis(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process`` (it is ours) and reap it."""
+    process.terminate()
+    try:
         process.wait(timeout=10)
-        log.close()
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -7,7 +7,6 @@ import io
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.services import free_port, start_redis, stop_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1000 * 1000
@@ -71,13 +72,6 @@ def local_b2_process(*buckets: str, data_dir: str | None = None) -> Iterator[Ser
         process.stdout.close()
 
 
-def free_port() -> int:
-    """Return a TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Child:
     """A child process whose output is drained by a thread that counts a marker line."""
 
@@ -122,33 +116,16 @@ class Child:
 @contextmanager
 def redis_server() -> Iterator[str | None]:
     """Run ``redis-server`` on a free port; yield its URL, or ``None`` when it is not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         yield None
         return
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as directory:
-        child = Child(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
-            "Ready to accept connections",
-        )
+        process = start_redis(port, directory)
         try:
-            child.wait()
             yield f"redis://127.0.0.1:{port}"
         finally:
-            child.stop()
+            stop_redis(process)
 
 
 def timed(function: Callable[[], object], repeat: int) -> list[float]:

@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import threading
 import time
-from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT as REPO
+from tests.processes import ChildProcess
+
 SECRET_KEY = "e2e-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 STARTUP_SECONDS = 60.0
 
@@ -34,61 +34,21 @@ def example_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ServerProcess:
-    """A server subprocess whose output (stdout and stderr) is read line by line into a log."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log_path = log
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self.proc = subprocess.Popen(
-            args,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._reader = threading.Thread(target=self._read, name=f"{name}-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        with self.proc.stdout, self.log_path.open("w", encoding="utf-8") as log:
-            for line in self.proc.stdout:
-                log.write(line)
-                log.flush()
-                self._queue.put(line)
-        self._queue.put(None)
+class ServerProcess(ChildProcess):
+    """A server subprocess whose output (stdout and stderr) is read line by line into a log;
+    its failures fail the test."""
 
     def output(self) -> str:
         """Return what the process printed so far (from its log file)."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def fail(self, message: str) -> NoReturn:
+        pytest.fail(message)
 
     def wait_for(self, pattern: str, timeout: float = STARTUP_SECONDS) -> re.Match[str]:
         """Return the first match of ``pattern`` in the coming output lines, or fail."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(
-                    f"{self.name}: no line matching {pattern!r} within {timeout} s:\n"
-                    f"{self.output()}"
-                )
-            if line is None:
-                pytest.fail(
-                    f"{self.name} exited ({self.proc.wait()}) before printing "
-                    f"{pattern!r}:\n{self.output()}"
-                )
-            self.lines.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return found
+        what = f"line matching {pattern!r}"
+        return self.next_accepted(lambda line: re.search(pattern, line), timeout, what)
 
     def wait_listening(self, url: str, timeout: float = STARTUP_SECONDS) -> None:
         """Wait until ``url``'s port accepts connections (while the process is alive)."""

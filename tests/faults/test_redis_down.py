@@ -24,7 +24,7 @@ from django.test import Client
 from b2_access import PublicStorage
 from b2_access.resolver import shared_authorizer
 from b2_storage.emulator import LocalB2
-from tests.services import free_port, missing, wait_for_pong
+from tests.services import free_port, missing, start_redis, stop_redis
 
 from .conftest import clear_token_caches
 
@@ -36,39 +36,19 @@ class RedisProcess:
     """A private redis-server on a fixed port of 127.0.0.1 that can be stopped and restarted."""
 
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+        if shutil.which("redis-server") is None:
             missing("redis-server not installed: apt-get install redis-server")
-        self.binary = str(binary)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_pong(self.port, self.process)
+        self.process = start_redis(self.port, self.workdir)
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            stop_redis(self.process)
             self.process = None
 
     def token_keys(self) -> list[bytes]:
