@@ -30,13 +30,13 @@ BURST = 10
 LIST = "b2_list_file_names"  # the seal check of a file-scope token
 TOKEN = "b2_get_download_authorization"
 FOLDER_LOCATION = "per-file"
-# The storages measured: key -> (the label in the tables, extra LoggedInStorage options). The
-# folder-per-file storage has a location of its own: links name a storage by credentials,
-# bucket, location and scope (not layout), so on the same location its links would resolve to
-# the flat file-scope storage.
+# The storages measured: key -> (the label in the tables, extra LoggedInStorage options). Each
+# has a location of its own, as a site must give them (system checks E010, E011 and E017): a
+# bucket scope's token covers its location, and would otherwise cover the others' files (then
+# its links get one file's token each).
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
-    "file": ("scope=file", {"scope": "file"}),
-    "bucket": ("scope=bucket", {"scope": "bucket"}),
+    "file": ("scope=file", {"scope": "file", "location": "flat"}),
+    "bucket": ("scope=bucket", {"scope": "bucket", "location": "scoped"}),
     "folder": (
         "scope=file, layout=folder-per-file",
         {"scope": "file", "layout": "folder-per-file", "location": FOLDER_LOCATION},
@@ -180,15 +180,13 @@ def run(ctx: Context) -> Section:
         storages = {
             key: LoggedInStorage(**{**options, **extra}) for key, (_, extra) in VARIANTS.items()
         }
-        flat = [
-            storages["file"].save(f"calls/file-{i:03}.txt", ContentFile(os.urandom(1000)))
-            for i in range(files)
-        ]
-        in_folders = [  # calls/<random folder>/file-NNN.txt
-            storages["folder"].save(f"calls/file-{i:03}.txt", ContentFile(os.urandom(1000)))
-            for i in range(files)
-        ]
-        names = {"file": flat, "bucket": flat, "folder": in_folders}
+        names = {  # calls/file-NNN.txt, or calls/<random folder>/file-NNN.txt
+            key: [
+                storage.save(f"calls/file-{i:03}.txt", ContentFile(os.urandom(1000)))
+                for i in range(files)
+            ]
+            for key, storage in storages.items()
+        }
         for storage in storages.values():  # as a running site: bucket found, account authorized
             _ = storage.client.bucket
         cookies = login_cookies(users, "caller")
@@ -211,7 +209,8 @@ def run(ctx: Context) -> Section:
         if HAS_SEED:
             point_seed_at(server.realm, server.application_key_id, server.application_key, BUCKET)
             server.reset_calls()
-            download_all(wsgi, pairs, [f"/b2l/{name}" for name in flat], cookies, 200)
+            seed_paths = [f"/b2l/{storages['file'].b2_name(name)}" for name in names["file"]]
+            download_all(wsgi, pairs, seed_paths, cookies, 200)
             rows.append(("django-backblaze-b2 /b2l/ proxy", "(none)", server.calls))
         with redis_server() as redis_url:
             if redis_url is None:
