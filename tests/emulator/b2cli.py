@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sysconfig
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,11 @@ class Cli:
         return rows
 
 
-def b2_command_or_skip() -> list[str]:
-    """Return the command running the b2 CLI 5.x; skip (fail in CI) when there is none."""
+# The module fixtures of the b2 CLI tests (imported by each test module: one CLI and one server
+# per module).
+@pytest.fixture(scope="module")
+def b2_command() -> list[str]:
+    """The command running the b2 CLI 5.x; skip (fail in CI) when there is none."""
     command, problem = find_b2()
     if command is None:
         if in_ci():
@@ -132,10 +136,27 @@ def b2_command_or_skip() -> list[str]:
     return command
 
 
-def cli_server() -> Iterator[LocalB2]:
-    """Run a local B2 server with small part sizes, for one test module."""
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalB2]:
+    """A local B2 server with small part sizes, for one test module."""
     with LocalB2(host="127.0.0.1", port=0, min_part_size=PART, recommended_part_size=PART) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def cli(b2_command: list[str], server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The CLI, authorized once for the module (account info in its own sqlite file)."""
+    tool = Cli(b2_command, server, tmp_path_factory.mktemp("b2home"))
+    tool.run("account", "authorize")
+    return tool
+
+
+@pytest.fixture
+def bucket(cli: Cli) -> str:
+    """A new private bucket, made with the CLI."""
+    name = f"cli-{uuid.uuid4().hex[:12]}"
+    cli.run("bucket", "create", name, "allPrivate")
+    return name
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:

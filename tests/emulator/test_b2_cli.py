@@ -14,51 +14,25 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from b2_storage.emulator import LocalB2
-
 from .b2cli import (
     MTIME_MS,
     PART,
     Cli,
-    b2_command_or_skip,
-    cli_server,
+    b2_command,
+    bucket,
+    cli,
     file_tree,
     random_bytes,
+    server,
     write_file,
 )
 
 SIZES = {"small": 100_000, "large": 2 * PART + 500_000}
-
-
-@pytest.fixture(scope="module")
-def b2_command() -> list[str]:
-    return b2_command_or_skip()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalB2]:
-    yield from cli_server()
-
-
-@pytest.fixture(scope="module")
-def cli(b2_command: list[str], server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    """The CLI, authorized once for the module (account info in its own sqlite file)."""
-    tool = Cli(b2_command, server, tmp_path_factory.mktemp("b2home"))
-    tool.run("account", "authorize")
-    return tool
-
-
-@pytest.fixture
-def bucket(cli: Cli) -> str:
-    name = f"cli-{uuid.uuid4().hex[:12]}"
-    cli.run("bucket", "create", name, "allPrivate")
-    return name
 
 
 @pytest.mark.parametrize("source", ["env", "args"])

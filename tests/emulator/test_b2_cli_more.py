@@ -7,38 +7,11 @@ The CLI runs as in :mod:`.test_b2_cli`: a subprocess with its own ``HOME`` and a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from b2_storage.emulator import LocalB2
-
-from .b2cli import Cli, b2_command_or_skip, cli_server, write_file
-
-
-@pytest.fixture(scope="module")
-def b2_command() -> list[str]:
-    return b2_command_or_skip()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalB2]:
-    yield from cli_server()
-
-
-@pytest.fixture(scope="module")
-def cli(b2_command: list[str], server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    tool = Cli(b2_command, server, tmp_path_factory.mktemp("b2home"))
-    tool.run("account", "authorize")
-    return tool
-
-
-@pytest.fixture
-def bucket(cli: Cli) -> str:
-    name = f"cli-{uuid.uuid4().hex[:12]}"
-    cli.run("bucket", "create", name, "allPrivate")
-    return name
+from .b2cli import Cli, b2_command, bucket, cli, server, write_file
 
 
 def assert_refused(result: object, *words: str) -> None:

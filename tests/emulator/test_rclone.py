@@ -14,7 +14,7 @@ import re
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,8 @@ from .thirdparty import (
     Rclone,
     data,
     local_b2,
-    rclone_on,
+    rclone,
+    server,
     show,
     write,
 )
@@ -49,17 +50,6 @@ def b2_time(ms: int) -> str:
 
 
 MTIME = b2_time(MTIME_MS)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalB2]:
-    with local_b2() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def rclone(server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Rclone:
-    return rclone_on(server, tmp_path_factory.mktemp("rclone-home"))
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import json
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,8 @@ from .thirdparty import (
     Rclone,
     data,
     find_tool,
-    local_b2,
-    rclone_on,
+    rclone,
+    server,
     show,
     tree,
     write,
@@ -46,17 +45,6 @@ FILES = {
     "nested/ünïcødé näme.txt": "ünïcødé\n".encode(),
 }
 BIG = ("nested/big.bin", 3_000_000)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalB2]:
-    with local_b2() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def rclone(server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Rclone:
-    return rclone_on(server, tmp_path_factory.mktemp("restic-home"))
 
 
 @dataclass

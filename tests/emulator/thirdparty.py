@@ -169,3 +169,17 @@ def show(result: subprocess.CompletedProcess[bytes]) -> str:
     out = result.stdout.decode("utf-8", "replace")[-3000:]
     err = result.stderr.decode("utf-8", "replace")[-3000:]
     return f"exit {result.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
+
+
+# The module fixtures of the rclone and restic tests (imported by each test module).
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalB2]:
+    """A local B2 server for one test module."""
+    with local_b2() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def rclone(server: LocalB2, tmp_path_factory: pytest.TempPathFactory) -> Rclone:
+    """rclone with its own home, configured for the module's server."""
+    return rclone_on(server, tmp_path_factory.mktemp("rclone-home"))
