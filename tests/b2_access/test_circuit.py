@@ -24,31 +24,20 @@ from b2_access import SignedB2Storage
 from b2_storage import B2Unavailable
 from b2_storage.circuit import BACKOFF, circuits
 from b2_storage.emulator import LocalB2
-from tests.b2_storage.test_bounded_time import KEY, KEY_ID, FakeClock, HungB2, closed_port_realm
+from tests.b2_storage.test_bounded_time import (
+    KEY,
+    KEY_ID,
+    FakeClock,
+    HungB2,
+    clock,
+    closed_port_realm,
+    hung,
+)
 
 from .conftest import Fetch, put
 
 BOUND = 20.0  # seconds: the safety bound of a click on a broken B2
 FAST = 1.0  # seconds: "at once" (no B2 call)
-
-
-@pytest.fixture
-def hung() -> Iterator[HungB2]:
-    server = HungB2()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeClock]:
-    """Return ``inject(realm, key_id)``: the account's circuit then runs on a fake clock."""
-
-    def inject(realm: str, key_id: str = KEY_ID) -> FakeClock:
-        fake = FakeClock()
-        monkeypatch.setattr(circuits.get(realm, key_id), "clock", fake)
-        return fake
-
-    return inject
 
 
 def signed_on(realm: str, **options: Any) -> SignedB2Storage:

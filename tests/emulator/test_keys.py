@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from b2sdk import v2, v3
 from freezegun import freeze_time
 
 from b2_storage.emulator import LocalB2
 from b2_storage.emulator.keys import CAPABILITIES
 
 from .rawb2 import RawB2, assert_b2_error, authorize, unique_bucket_name
+from .test_b2sdk_conformance import connect
 
 FILE_CAPS = ["listBuckets", "listFiles", "readFiles", "writeFiles"]
 
@@ -210,17 +210,6 @@ def test_multi_bucket_keys_are_v4_only(b2_server: LocalB2) -> None:
 
 
 # -- b2sdk ---------------------------------------------------------------------------------
-def connect(interface: str, server: LocalB2, key: tuple[str, str] | None = None) -> Any:
-    key_id, secret = key or (server.application_key_id, server.application_key)
-    if interface == "v2":
-        api2 = v2.B2Api(v2.InMemoryAccountInfo())
-        api2.authorize_account(server.realm, key_id, secret)
-        return api2
-    api3 = v3.B2Api(v3.InMemoryAccountInfo())
-    api3.authorize_account(key_id, secret, realm=server.realm)
-    return api3
-
-
 @pytest.mark.parametrize("interface", ["v2", "v3"])
 def test_b2sdk_key_life_cycle(b2_server: LocalB2, interface: str) -> None:
     api = connect(interface, b2_server)
