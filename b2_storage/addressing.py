@@ -144,9 +144,10 @@ class B2Addressing:
     def _token_request(
         self, name: str, headers: Mapping[str, str] | None, file_only: bool
     ) -> TokenRequest:
-        prefix = self.file_token_prefix(name) if file_only else self.token_prefix(name)
+        own = self.file_token_prefix(name)  # the file's own name, or its own folder
+        prefix = own if file_only else self.token_prefix(name)
         pinned = dict(headers or {})
-        if prefix == self.file_token_prefix(name):  # one file's token (or its own folder's)
+        if prefix == own:  # one file's token: how B2 serves it is pinned too
             pinned = {**self.served_as(name), **pinned}
         return TokenRequest(prefix, tuple(pinned.items()), exact=prefix == self.b2_name(name))
 
